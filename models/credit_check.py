@@ -1,0 +1,88 @@
+import logging
+
+from psycopg2 import errors as pg_errors
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+CHECK_RESULTS = [
+    ("blocked", "Blocked"),
+    ("warning", "Warning"),
+    ("approved", "Passed by Approval"),
+    ("bypassed", "Bypassed"),
+    ("held_online", "Held (Online Confirmation)"),
+]
+
+
+class CreditCheck(models.Model):
+    """A credit check of an order that did not simply pass: who, when, outcome, reasons, figures."""
+
+    _name = "credit.check"
+    _description = "Credit Check"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    order_id = fields.Many2one("sale.order", string="Order", index=True, ondelete="cascade", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, readonly=True)
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    user_id = fields.Many2one("res.users", string="Checked For", required=True, readonly=True)
+    date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
+    result = fields.Selection(CHECK_RESULTS, required=True, readonly=True)
+    reasons = fields.Text(readonly=True)
+    credit_limit = fields.Monetary(readonly=True)
+    exposure_before = fields.Monetary(readonly=True)
+    exposure_after = fields.Monetary(readonly=True)
+    order_amount = fields.Monetary(readonly=True, help="Amount of the order adding to the exposure.")
+
+    @api.model
+    def _prepare_vals(self, order, result, facts, reasons_text):
+        return {
+            "order_id": order.id,
+            "partner_id": order.partner_id.commercial_partner_id.id,
+            "company_id": order.company_id.id,
+            "user_id": self.env.uid,
+            "result": result,
+            "reasons": reasons_text,
+            "credit_limit": facts.limit,
+            "exposure_before": facts.exposure.before_order,
+            "exposure_after": facts.exposure.total,
+            "order_amount": facts.exposure.current_order,
+        }
+
+    @api.model
+    def _record_outlasting_rollback(self, order, facts, reasons_text):
+        """Record a blocked attempt in its own transaction.
+
+        The confirmation is refused by raising a ``UserError``, which rolls the
+        current transaction back; the record of the attempt (and the order's
+        credit status) must survive that, so they are written and committed
+        through a separate cursor. An order that is not committed yet (created
+        in the same transaction) disappears with the rollback: nothing to keep.
+        """
+        vals = self._prepare_vals(order, "blocked", facts, reasons_text)
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr, su=True)
+            if not env["sale.order"].search_count([("id", "=", order.id)]):
+                return
+            env["credit.check"].create(vals)
+            self._mark_order_blocked(cr, order.id, reasons_text)
+
+    @api.model
+    def _mark_order_blocked(self, cr, order_id, reasons_text):
+        # NOWAIT: if this very transaction's caller holds the order row, waiting would deadlock.
+        try:
+            with cr.savepoint():
+                cr.execute(SQL("SELECT id FROM sale_order WHERE id = %s FOR NO KEY UPDATE NOWAIT", order_id))
+                cr.execute(
+                    SQL(
+                        "UPDATE sale_order SET credit_check_state = 'blocked', credit_check_message = %s"
+                        " WHERE id = %s",
+                        reasons_text,
+                        order_id,
+                    )
+                )
+        except pg_errors.LockNotAvailable:
+            _logger.info("Order %s is locked; its blocked credit status is kept in the check log only.", order_id)

@@ -1,0 +1,98 @@
+from odoo import api, fields, models
+
+from ..credit_policy.decision import CreditPolicy
+
+RULE_ACTIONS = [
+    ("block", "Block"),
+    ("warn", "Warn"),
+    ("ignore", "Ignore"),
+]
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    credit_control_enabled = fields.Boolean(
+        string="Check Credit at Confirmation",
+        help="Check the customer's credit whenever a sales order is confirmed.",
+    )
+    credit_limit_action = fields.Selection(
+        RULE_ACTIONS, string="Limit Exceeded", default="block", required=True
+    )
+    credit_hold_action = fields.Selection(
+        RULE_ACTIONS, string="Customer on Hold", default="block", required=True
+    )
+    credit_overdue_action = fields.Selection(
+        RULE_ACTIONS, string="Overdue Receivables", default="block", required=True
+    )
+    credit_overdue_days = fields.Integer(
+        string="Overdue Days Allowed",
+        default=30,
+        help="The overdue rule fires when the oldest overdue receivable is more days past due than this.",
+    )
+    credit_overdue_amount = fields.Monetary(
+        string="Overdue Amount Allowed",
+        currency_field="currency_id",
+        help="The overdue rule fires only when the overdue amount is above this amount.",
+    )
+    credit_expired_action = fields.Selection(
+        RULE_ACTIONS,
+        string="Limit or Review Expired",
+        default="block",
+        required=True,
+        help="Applies when the limit's valid-until date or the customer's review date has passed.",
+    )
+    credit_max_order_amount = fields.Monetary(
+        string="Maximum Single Order",
+        currency_field="currency_id",
+        help="Orders above this amount (company currency, taxes included) trigger the rule. 0: no maximum.",
+    )
+    credit_max_order_action = fields.Selection(
+        RULE_ACTIONS, string="Single Order Above Maximum", default="block", required=True
+    )
+    credit_count_draft_invoices = fields.Boolean(
+        string="Count Draft Invoices",
+        help="Add draft customer invoices that do not come from a sales order to the exposure.",
+    )
+    credit_default_tolerance = fields.Float(
+        string="Default Tolerance (%)",
+        help="Share above the limit tolerated with a warning only, for customers without their own tolerance.",
+    )
+    credit_manager_id = fields.Many2one(
+        "res.users",
+        string="Responsible Credit Manager",
+        help="Receives approval requests and notifications. Empty: every credit manager of the company.",
+    )
+
+    _sql_constraints = [
+        (
+            "credit_policy_figures_positive",
+            "CHECK(credit_overdue_days >= 0 AND credit_overdue_amount >= 0 "
+            "AND credit_max_order_amount >= 0 AND credit_default_tolerance >= 0)",
+            "Credit policy days, amounts and tolerance cannot be negative.",
+        ),
+    ]
+
+    def _credit_policy(self):
+        """The company's rule settings as a policy-core object."""
+        self.ensure_one()
+        return CreditPolicy(
+            limit_action=self.credit_limit_action,
+            hold_action=self.credit_hold_action,
+            overdue_action=self.credit_overdue_action,
+            overdue_days=self.credit_overdue_days,
+            overdue_amount=self.credit_overdue_amount,
+            expired_action=self.credit_expired_action,
+            max_order_amount=self.credit_max_order_amount,
+            max_order_action=self.credit_max_order_action,
+        )
+
+    @api.model
+    def _credit_manager_users(self, company):
+        """Users notified about credit decisions of ``company``."""
+        if company.credit_manager_id:
+            return company.credit_manager_id
+        group = self.env.ref("sale_credit_control.group_credit_manager")
+        return group.sudo().users.filtered(
+            lambda user: company in user.company_ids and not user.share and user.active
+        )

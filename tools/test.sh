@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The project's test command: tier 1 (policy core, pytest) always; tier 2 (Odoo's own test
+# runner on real Odoo 18 + PostgreSQL, in a throwaway database) whenever Odoo 18 is importable.
+#   SCC_TEST_TAGS  Odoo --test-tags (default: /sale_credit_control)
+#   SCC_DEMO=0     install without demo data (default: with demo data, as Odoo does)
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/odoo-env.sh"
+cd "$ADDON_DIR"
+
+echo "== Tier 1: policy core (pytest)"
+"$PYTHON" -m pytest
+tier1=$?
+if [ $tier1 -ne 0 ]; then
+    echo "Tier 1 failed (pytest exit $tier1)"
+    exit $tier1
+fi
+
+echo "== Tier 2: Odoo tests"
+if ! odoo_detect; then
+    echo "Odoo tier skipped: $ODOO_WHY."
+    exit 0
+fi
+postgres_ensure || { echo "Odoo tier failed: PostgreSQL unavailable"; exit 1; }
+odoo_addons_path
+db="scc_test_$(date +%s)_$$"
+log=$(mktemp /tmp/scc-test-log.XXXXXX)
+cleanup() { dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$ADDONS_TMP"; }
+trap cleanup EXIT
+demo_flag=()
+if [ "${SCC_DEMO:-1}" = 0 ]; then demo_flag=(--without-demo=all); fi
+
+"$PYTHON" -m odoo -d "$db" --addons-path="$ODOO_ADDONS_PATH" -i "$ADDON_NAME" "${demo_flag[@]}" \
+    --test-enable --test-tags "${SCC_TEST_TAGS:-/$ADDON_NAME}" --stop-after-init \
+    --http-interface 127.0.0.1 --http-port "$(free_port)" --log-level=info --max-cron-threads=0 \
+    2>&1 | tee "$log" | grep -E "(ERROR|CRITICAL|FAIL|WARNING|odoo.tests.result|tests in)" | grep -v "odoo.modules.loading: Transient module states"
+rc=${PIPESTATUS[0]}
+
+summary=$(grep -Eo "[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$log" | tail -n 1)
+errors=$(grep -cE " (ERROR|CRITICAL) " "$log")
+if [ -z "$summary" ]; then
+    echo "Odoo tier failed: no test result reported (exit $rc); full log in $log"
+    exit 1
+fi
+read -r failed _ errs _ _ _ run _ <<<"$summary"
+echo "Odoo tier: $summary (exit $rc, $errors ERROR/CRITICAL log lines; full log in $log)"
+echo "odoo: $((run - failed - errs)) passed, $((failed + errs)) failed"
+if [ "$rc" -ne 0 ] || [ "$errors" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$errs" -ne 0 ] || [ "$run" -eq 0 ]; then
+    exit 1
+fi

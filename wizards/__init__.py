@@ -1,0 +1,2 @@
+from . import credit_approval_request
+from . import credit_hold
