@@ -82,9 +82,13 @@ class GradeTable:
     """
 
     def __init__(self, grades):
-        grades = tuple(sorted(grades, key=lambda grade: grade.min_score, reverse=True))
+        grades = tuple(grades)
         if not grades:
             raise ValueError("a grade table needs at least one grade")
+        for grade in grades:
+            if not isinstance(grade, Grade):
+                raise ValueError(f"a grade table holds Grade instances, not {grade!r}")
+        grades = tuple(sorted(grades, key=lambda grade: grade.min_score, reverse=True))
         codes = [grade.code for grade in grades]
         if len(set(codes)) != len(codes):
             raise ValueError(f"grade codes must be unique: {codes}")
@@ -119,7 +123,10 @@ class GradeTable:
 
     def rank(self, code):
         """Position of grade ``code`` from the best (0 = best); a higher rank is a worse grade."""
-        return self.codes.index(self.get(code).code)
+        try:
+            return self.codes.index(code)
+        except ValueError:
+            raise KeyError(code) from None
 
     def grade_for(self, score):
         """The best grade whose ``min_score`` ``score`` (0..100) reaches."""

@@ -127,7 +127,7 @@ class Factor:
         """The band ``value`` falls in, or ``None`` (missing value, NaN, or a gap between bands)."""
         if value is None:
             return None
-        if not isinstance(value, Real) or isinstance(value, bool):
+        if not isinstance(value, Real):  # booleans count as 0 / 1 (e.g. "has a bank guarantee")
             raise ValueError(f"factor {self.code!r}: value must be a number or None, not {value!r}")
         if math.isnan(value):
             return None

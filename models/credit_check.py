@@ -63,12 +63,15 @@ class CreditCheck(models.Model):
         in the same transaction) disappears with the rollback: nothing to keep.
         """
         vals = self._prepare_vals(order, "blocked", facts, reasons_text)
+        # In Odoo's test mode the other cursor shares this transaction: let it see pending writes.
+        self.env.flush_all()
         with self.env.registry.cursor() as cr:
             env = self.env(cr=cr, su=True)
             if not env["sale.order"].search_count([("id", "=", order.id)]):
                 return
             env["credit.check"].create(vals)
             self._mark_order_blocked(cr, order.id, reasons_text)
+        order.invalidate_recordset(["credit_check_state", "credit_check_message", "credit_check_ids"])
 
     @api.model
     def _mark_order_blocked(self, cr, order_id, reasons_text):

@@ -435,9 +435,10 @@ class CreditProfile(models.Model):
     @api.model
     def _query_receivables(self, partner_ids, company, check_date):
         self.env["account.move.line"].flush_model(
-            ["partner_id", "company_id", "account_type", "parent_state", "reconciled",
+            ["partner_id", "company_id", "account_id", "parent_state", "reconciled",
              "amount_residual_currency", "currency_id", "date_maturity"]
         )
+        self.env["account.account"].flush_model(["account_type"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         rows = self.env.execute_query(
             SQL(
@@ -451,9 +452,10 @@ class CreditProfile(models.Model):
                            WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0)
                   FROM account_move_line aml
                   JOIN res_partner partner ON partner.id = aml.partner_id
+                  JOIN account_account account ON account.id = aml.account_id
                  WHERE partner.commercial_partner_id IN %(partners)s
                    AND aml.company_id = %(company)s
-                   AND aml.account_type = 'asset_receivable'
+                   AND account.account_type = 'asset_receivable'
                    AND aml.parent_state = 'posted'
                    AND aml.reconciled IS NOT TRUE
               GROUP BY partner.commercial_partner_id, aml.currency_id

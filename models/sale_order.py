@@ -188,7 +188,7 @@ class SaleOrder(models.Model):
             )
             return False
         reasons_text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
-        self.sudo().write({"credit_check_state": "blocked", "credit_check_message": reasons_text})
+        # Written in a transaction of its own: the refusal rolls this one back.
         self.env["credit.check"]._record_outlasting_rollback(self, facts, reasons_text)
         return _(
             "%(order)s cannot be confirmed: the credit check of %(partner)s blocks it.\n%(reasons)s\n"

@@ -41,7 +41,7 @@ if [ -z "$summary" ]; then
     echo "Odoo tier failed: no test result reported (exit $rc); full log in $log"
     exit 1
 fi
-read -r failed _ errs _ _ _ run _ <<<"$summary"
+read -r failed _ errs _ _ run _ <<<"$summary"
 echo "Odoo tier: $summary (exit $rc, $errors ERROR/CRITICAL log lines; full log in $log)"
 echo "odoo: $((run - failed - errs)) passed, $((failed + errs)) failed"
 if [ "$rc" -ne 0 ] || [ "$errors" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$errs" -ne 0 ] || [ "$run" -eq 0 ]; then

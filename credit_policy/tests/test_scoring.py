@@ -73,7 +73,17 @@ def test_factor_bands_are_sorted_and_stored_as_a_tuple():
 
 
 def test_factor_points_follow_the_bands():
-    assert [DBT.points_for(v) for v in (-5, 0, 14, 15, 29.9, 30, 59, 60, 365)] == [100, 80, 80, 50, 50, 20, 20, 0, 0]
+    assert [DBT.points_for(v) for v in (-5, 0, 14, 15, 29.9, 30, 59, 60, 365)] == [
+        100,
+        80,
+        80,
+        50,
+        50,
+        20,
+        20,
+        0,
+        0,
+    ]
 
 
 def test_neutral_points_are_the_mid_point_of_the_bands():
@@ -108,7 +118,13 @@ def test_infinite_values_fall_in_open_bands():
     assert DBT.points_for(-math.inf) == 100
 
 
-@pytest.mark.parametrize("value", ["12", True, [1]])
+def test_booleans_count_as_0_and_1():
+    guarantee = Factor("guarantee", 1, [Band(None, 1, 30), Band(1, None, 100)])
+    assert guarantee.points_for(True) == 100
+    assert guarantee.points_for(False) == 30
+
+
+@pytest.mark.parametrize("value", ["12", b"1", [1], {}])
 def test_non_numeric_value_is_rejected(value):
     with pytest.raises(ValueError, match="number or None"):
         DBT.points_for(value)
