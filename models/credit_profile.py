@@ -95,6 +95,11 @@ class CreditProfile(models.Model):
         compute="_compute_exposure",
         string="Credit Status",
     )
+    rating_id = fields.Many2one("credit.rating", string="Current Rating", readonly=True, index=True)
+    grade_code = fields.Char(related="rating_id.grade_code", string="Grade")
+    score = fields.Float(related="rating_id.score", string="Score")
+    rating_trend = fields.Selection(related="rating_id.trend", string="Rating Trend")
+    recommended_limit = fields.Monetary(related="rating_id.recommended_limit", string="Recommended Limit")
     is_over_limit = fields.Boolean(
         compute="_compute_exposure", search="_search_is_over_limit", string="Over Limit"
     )

@@ -1,0 +1,37 @@
+from odoo import api, fields, models
+
+from ..credit_policy.scoring import Band
+
+
+class CreditScorecardBand(models.Model):
+    """Values from ``lower`` (inclusive) to ``upper`` (exclusive) earn ``points`` (0-100)."""
+
+    _name = "credit.scorecard.band"
+    _description = "Credit Scorecard Band"
+    _order = "factor_id, has_lower, lower, id"
+
+    factor_id = fields.Many2one("credit.scorecard.factor", required=True, index=True, ondelete="cascade")
+    has_lower = fields.Boolean(string="Has Lower Bound", default=True)
+    lower = fields.Float(string="From", digits=(16, 4))
+    has_upper = fields.Boolean(string="Has Upper Bound", default=True)
+    upper = fields.Float(string="Below", digits=(16, 4))
+    points = fields.Float(required=True)
+
+    _sql_constraints = [
+        ("points_range", "CHECK(points >= 0 AND points <= 100)", "Band points are between 0 and 100."),
+    ]
+
+    @api.depends("has_lower", "lower", "has_upper", "upper", "points")
+    def _compute_display_name(self):
+        for band in self:
+            low = f"{band.lower:g}" if band.has_lower else "-∞"
+            high = f"{band.upper:g}" if band.has_upper else "+∞"
+            band.display_name = f"[{low}, {high}) → {band.points:g}"
+
+    def _to_policy(self):
+        self.ensure_one()
+        return Band(
+            self.lower if self.has_lower else None,
+            self.upper if self.has_upper else None,
+            self.points,
+        )
