@@ -23,8 +23,13 @@ fi
 postgres_ensure || { echo "Odoo tier failed: PostgreSQL unavailable"; exit 1; }
 odoo_addons_path
 db="scc_test_$(date +%s)_$$"
+db_nodemo="${db}_nodemo"
 log=$(mktemp /tmp/scc-test-log.XXXXXX)
-cleanup() { dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$ADDONS_TMP"; }
+cleanup() {
+    dropdb --if-exists "$db" >/dev/null 2>&1
+    dropdb --if-exists "$db_nodemo" >/dev/null 2>&1
+    rm -rf "$ADDONS_TMP"
+}
 trap cleanup EXIT
 demo_flag=()
 if [ "${SCC_DEMO:-1}" = 0 ]; then demo_flag=(--without-demo=all); fi
@@ -46,4 +51,19 @@ echo "Odoo tier: $summary (exit $rc, $errors ERROR/CRITICAL log lines; full log 
 echo "odoo: $((run - failed - errs)) passed, $((failed + errs)) failed"
 if [ "$rc" -ne 0 ] || [ "$errors" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$errs" -ne 0 ] || [ "$run" -eq 0 ]; then
     exit 1
+fi
+
+echo "== Install and uninstall checks"
+"$PYTHON" tools/install_check.py --addons-path "$ODOO_ADDONS_PATH" -d "$db" || exit 1
+if [ "${SCC_DEMO:-1}" != 0 ]; then
+    # The tests ran on a database with demo data; also install on a fresh one without.
+    "$PYTHON" -m odoo -d "$db_nodemo" --addons-path="$ODOO_ADDONS_PATH" -i "$ADDON_NAME" --without-demo=all \
+        --stop-after-init --http-interface 127.0.0.1 --http-port "$(free_port)" --log-level=warn \
+        --max-cron-threads=0 >"$log.nodemo" 2>&1
+    if [ $? -ne 0 ] || grep -qE " (ERROR|CRITICAL) " "$log.nodemo"; then
+        echo "install check failed without demo data; log in $log.nodemo"
+        exit 1
+    fi
+    echo "install check passed without demo data"
+    "$PYTHON" tools/install_check.py --addons-path "$ODOO_ADDONS_PATH" -d "$db_nodemo" || exit 1
 fi
