@@ -47,9 +47,12 @@ if [ -z "$summary" ]; then
     exit 1
 fi
 read -r failed _ errs _ _ run _ <<<"$summary"
-echo "Odoo tier: $summary (exit $rc, $errors ERROR/CRITICAL log lines; full log in $log)"
-echo "odoo: $((run - failed - errs)) passed, $((failed + errs)) failed"
+report() {
+    echo "Odoo tier: $summary (exit $rc, $errors ERROR/CRITICAL log lines; full log in $log)"
+    echo "odoo: $((run - failed - errs)) passed, $((failed + errs)) failed"
+}
 if [ "$rc" -ne 0 ] || [ "$errors" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$errs" -ne 0 ] || [ "$run" -eq 0 ]; then
+    report
     exit 1
 fi
 
@@ -67,3 +70,4 @@ if [ "${SCC_DEMO:-1}" != 0 ]; then
     echo "install check passed without demo data"
     "$PYTHON" tools/install_check.py --addons-path "$ODOO_ADDONS_PATH" -d "$db_nodemo" || exit 1
 fi
+report
