@@ -40,20 +40,25 @@ class CreditLimitHistory(models.Model):
     @api.model
     def _record(self, profile, field_name, old_value, new_value, reason):
         """Append one change to the history of ``profile``."""
+        field = profile._fields.get(field_name)
+        field_type = field.type if field else None
         return self.sudo().create(
             {
                 "partner_id": profile.partner_id.id,
                 "company_id": profile.company_id.id,
                 "profile_id": profile.id,
                 "field_name": field_name,
-                "old_value": self._as_text(old_value),
-                "new_value": self._as_text(new_value),
+                "old_value": self._as_text(old_value, field_type),
+                "new_value": self._as_text(new_value, field_type),
                 "reason": reason,
             }
         )
 
     @api.model
-    def _as_text(self, value):
+    def _as_text(self, value, field_type=None):
+        if field_type == "boolean":
+            # A released hold reads "False", not an empty value.
+            return str(bool(value))
         if value is False or value is None:
             return ""
         if isinstance(value, float):
