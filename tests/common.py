@@ -119,15 +119,20 @@ class CreditControlCommon(AccountTestInvoicingCommon):
     def create_invoice(cls, partner, amount, days_ago=0, currency=None, post=True, move_type="out_invoice"):
         """An invoice (tax free) dated ``days_ago`` days back, due the same day."""
         invoice_date = cls.today - timedelta(days=days_ago)
-        return cls.init_invoice(
+        invoice = cls.init_invoice(
             move_type,
             partner=partner,
             invoice_date=invoice_date,
-            post=post,
+            post=False,
             amounts=[amount],
             taxes=[],
             currency=currency,
         )
+        # Without payment terms Odoo makes an invoice due today whatever its date.
+        invoice.invoice_payment_term_id = cls.env.ref("account.account_payment_term_immediate")
+        if post:
+            invoice.action_post()
+        return invoice
 
     @classmethod
     def pay(cls, invoice, amount=None, currency=None):
