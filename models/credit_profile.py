@@ -1,14 +1,28 @@
+import logging
 from collections import defaultdict
+from datetime import timedelta
+
+from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
+from odoo.osv import expression
 from odoo.tools import SQL, format_date, formatLang
 
 from ..credit_policy.decision import CreditFacts, evaluate
 from ..credit_policy.exposure import Exposure
+from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE, review_due
+
+# Partial indexes init() creates on other modules' tables for the exposure queries
+# (dropped by the uninstall hook).
+EXPOSURE_INDEXES = ("account_move_line_credit_open_partner_idx", "sale_order_line_credit_uninvoiced_partner_idx")
 
 # Settings whose changes go to the limit history, with how to show their values.
 AUDITED_FIELDS = ("mode", "tolerance_percent", "on_hold", "limit_valid_until")
+# Settings whose changes may let a held quotation pass (or stop a ready one): re-evaluate them.
+REEVALUATE_FIELDS = ("on_hold", "mode", "tolerance_percent", "limit_valid_until", "review_date")
+_logger = logging.getLogger(__name__)
+REVIEW_STATES = [(REVIEW_OK, "Up to Date"), (REVIEW_DUE_SOON, "Due Soon"), (REVIEW_OVERDUE, "Overdue")]
 
 
 class CreditProfile(models.Model):
@@ -70,6 +84,33 @@ class CreditProfile(models.Model):
     )
     limit_valid_until = fields.Date(tracking=True, help="After this date the limit rule treats the limit as expired.")
     review_date = fields.Date(string="Next Review", tracking=True)
+    review_state = fields.Selection(
+        REVIEW_STATES,
+        compute="_compute_review_state",
+        search="_search_review_state",
+        string="Review Status",
+        help="Due Soon: within the company's review reminder days before the review date. "
+        "Overdue: the review date has passed (the confirmation check then applies the "
+        "'Limit or Review Expired' rule).",
+    )
+    review_activity_date = fields.Date(
+        readonly=True,
+        copy=False,
+        help="Review date for which the review activity was scheduled: never twice for the same date.",
+    )
+    credit_manager_id = fields.Many2one(
+        "res.users",
+        string="Credit Manager",
+        compute="_compute_credit_manager_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
+        check_company=True,
+        domain=lambda self: [("groups_id", "in", self.env.ref("sale_credit_control.group_credit_manager").ids)],
+        help="Responsible for this customer's reviews and early warnings. "
+        "Default: the company's responsible credit manager.",
+    )
     on_hold = fields.Boolean(string="On Credit Hold", readonly=True, tracking=True)
     hold_reason = fields.Text(readonly=True)
     hold_user_id = fields.Many2one("res.users", string="Held By", readonly=True)
@@ -100,6 +141,53 @@ class CreditProfile(models.Model):
     score = fields.Float(related="rating_id.score", string="Score")
     rating_trend = fields.Selection(related="rating_id.trend", string="Rating Trend")
     recommended_limit = fields.Monetary(related="rating_id.recommended_limit", string="Recommended Limit")
+    rating_date = fields.Date(related="rating_id.date", string="Rated On")
+    rating_ids = fields.One2many("credit.rating", compute="_compute_credit_information", string="Rating History")
+    financial_statement_ids = fields.One2many(
+        "credit.financial.statement", compute="_compute_credit_information", string="Financial Statements"
+    )
+    bureau_report_ids = fields.One2many(
+        "credit.bureau.report", compute="_compute_credit_information", string="Bureau Reports"
+    )
+    bank_reference_ids = fields.One2many(
+        "credit.bank.reference", compute="_compute_credit_information", string="Bank References"
+    )
+    # Payment behaviour as of today, from the customer's posted invoices and payments in the company
+    # (the figures the rating scores; computed on display, see credit.rating.engine).
+    behaviour_has_history = fields.Boolean(compute="_compute_payment_behaviour", string="Has Invoices")
+    behaviour_has_payments = fields.Boolean(compute="_compute_payment_behaviour", string="Has Paid Invoices")
+    behaviour_late_share = fields.Float(
+        compute="_compute_payment_behaviour", string="Paid Late (share of amount)",
+        help="Share of the amount paid over the last two years that was paid after its due date.",
+    )
+    behaviour_weighted_days_late = fields.Float(
+        compute="_compute_payment_behaviour", string="Average Days Beyond Terms", digits=(16, 1),
+        help="Days paid after the due date, averaged over the paid amount (on-time payments count as 0).",
+    )
+    behaviour_max_days_late = fields.Integer(compute="_compute_payment_behaviour", string="Most Days Paid Late")
+    behaviour_max_days_overdue = fields.Integer(
+        compute="_compute_payment_behaviour", string="Oldest Open Item (days overdue)"
+    )
+    behaviour_overdue_ratio = fields.Float(
+        compute="_compute_payment_behaviour", string="Overdue Share of Open Invoices"
+    )
+    behaviour_dso = fields.Float(
+        compute="_compute_payment_behaviour", string="DSO (days)", digits=(16, 1),
+        help="Days sales outstanding: receivables / sales of the last 365 days x 365.",
+    )
+    behaviour_recent_late_share = fields.Float(compute="_compute_payment_behaviour", string="Paid Late, Last 90 Days")
+    behaviour_previous_late_share = fields.Float(
+        compute="_compute_payment_behaviour", string="Paid Late, 90 Days Before"
+    )
+    behaviour_late_share_trend = fields.Float(
+        compute="_compute_payment_behaviour", string="Late Share Trend",
+        help="Late share of the last 90 days minus that of the 90 days before: positive means paying later.",
+    )
+    behaviour_first_invoice_date = fields.Date(compute="_compute_payment_behaviour", string="Customer Since")
+    behaviour_relationship_years = fields.Float(
+        compute="_compute_payment_behaviour", string="Relationship (years)", digits=(16, 1)
+    )
+    behaviour_sales_volume = fields.Monetary(compute="_compute_payment_behaviour", string="Sales, Last 12 Months")
     is_over_limit = fields.Boolean(
         compute="_compute_exposure", search="_search_is_over_limit", string="Over Limit"
     )
@@ -111,7 +199,7 @@ class CreditProfile(models.Model):
     # COMPUTE
     # ------------------------------------------------------------
 
-    @api.depends("partner_id", "company_id")
+    @api.depends("partner_id", "company_id", "partner_id.credit_limit", "mode")
     def _compute_credit_limit(self):
         for profile in self:
             limit = profile.partner_id.sudo().with_company(profile.company_id).credit_limit
@@ -169,6 +257,50 @@ class CreditProfile(models.Model):
             profile.approval_ids = self.env["credit.approval"].search(domain)
             profile.check_ids = self.env["credit.check"].search(domain, limit=50)
 
+    def _compute_credit_information(self):
+        models_by_field = {
+            "rating_ids": "credit.rating",
+            "financial_statement_ids": "credit.financial.statement",
+            "bureau_report_ids": "credit.bureau.report",
+            "bank_reference_ids": "credit.bank.reference",
+        }
+        for profile in self:
+            domain = [
+                ("partner_id", "=", profile.partner_id._origin.id),
+                ("company_id", "=", profile.company_id._origin.id),
+            ]
+            for field_name, model_name in models_by_field.items():
+                profile[field_name] = self.env[model_name].search(domain, limit=100)
+
+    @api.depends_context("company")
+    @api.depends("partner_id", "company_id")
+    def _compute_payment_behaviour(self):
+        today = fields.Date.context_today(self)
+        engine = self.env["credit.rating.engine"]
+        for company, profiles in self.grouped("company_id").items():
+            partner_ids = [profile.partner_id._origin.id for profile in profiles if profile.partner_id._origin]
+            facts = engine._customer_facts(partner_ids, company, today) if company and partner_ids else {}
+            for profile in profiles:
+                profile._set_behaviour_fields(facts.get(profile.partner_id._origin.id))
+
+    def _set_behaviour_fields(self, facts):
+        behaviour = facts and facts["behaviour"]
+        values = facts["values"] if facts else {}
+        self.behaviour_has_history = bool(facts and facts["first_invoice_date"])
+        self.behaviour_has_payments = values.get("late_share") is not None
+        self.behaviour_late_share = values.get("late_share") or 0.0
+        self.behaviour_weighted_days_late = values.get("weighted_days_late") or 0.0
+        self.behaviour_max_days_late = values.get("max_days_late") or 0
+        self.behaviour_max_days_overdue = behaviour.max_days_overdue if behaviour else 0
+        self.behaviour_overdue_ratio = values.get("overdue_ratio") or 0.0
+        self.behaviour_dso = values.get("dso") or 0.0
+        self.behaviour_recent_late_share = (facts and facts["recent_late_share"]) or 0.0
+        self.behaviour_previous_late_share = (facts and facts["previous_late_share"]) or 0.0
+        self.behaviour_late_share_trend = values.get("late_share_trend") or 0.0
+        self.behaviour_first_invoice_date = facts and facts["first_invoice_date"]
+        self.behaviour_relationship_years = values.get("relationship_years") or 0.0
+        self.behaviour_sales_volume = facts["sales_volume"] if facts else 0.0
+
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
@@ -200,6 +332,9 @@ class CreditProfile(models.Model):
             for name in audited:
                 if old_values[profile][name] != profile[name]:
                     history._record(profile, name, old_values[profile][name], profile[name], reason)
+        if any(name in vals for name in REEVALUATE_FIELDS):
+            for company, profiles in self.grouped("company_id").items():
+                self.env["sale.order"]._credit_reevaluate_partners(profiles.partner_id, company)
         return result
 
     # ------------------------------------------------------------
@@ -214,6 +349,34 @@ class CreditProfile(models.Model):
             )
             profile.message_post(body=_("Credit hold released by %(user)s.", user=self.env.user.name))
         return True
+
+    def action_rate(self):
+        """Rate these customers now (on demand), each in its profile's company."""
+        engine = self.env["credit.rating.engine"]
+        engine._check_rating_rights()
+        for company, profiles in self.grouped("company_id").items():
+            engine._rate_partners(profiles.partner_id, company, trigger="manual")
+        return True
+
+    def action_view_ratings(self):
+        return self._credit_information_action("sale_credit_control.credit_rating_action")
+
+    def action_view_financial_statements(self):
+        return self._credit_information_action("sale_credit_control.credit_financial_statement_action")
+
+    def action_view_bureau_reports(self):
+        return self._credit_information_action("sale_credit_control.credit_bureau_report_action")
+
+    def action_view_bank_references(self):
+        return self._credit_information_action("sale_credit_control.credit_bank_reference_action")
+
+    def _credit_information_action(self, xml_id):
+        """The list of ``xml_id`` for this customer in this company, new records defaulting to both."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(xml_id)
+        action["domain"] = [("partner_id", "=", self.partner_id.id), ("company_id", "=", self.company_id.id)]
+        action["context"] = {"default_partner_id": self.partner_id.id, "default_company_id": self.company_id.id}
+        return action
 
     def action_view_orders(self):
         self.ensure_one()
@@ -252,9 +415,26 @@ class CreditProfile(models.Model):
         commercial = partner.commercial_partner_id
         profile = self.sudo().search([("partner_id", "=", commercial.id), ("company_id", "=", company.id)])
         if not profile:
-            profile = self.sudo().with_company(company).create(
-                {"partner_id": commercial.id, "company_id": company.id}
-            )
+            try:
+                with self.env.cr.savepoint():
+                    profile = self.sudo().with_company(company).create(
+                        {"partner_id": commercial.id, "company_id": company.id}
+                    )
+            except pg_errors.UniqueViolation:
+                # A concurrent transaction created it after this one's snapshot was taken
+                # (two first checks of a new customer at once). Under REPEATABLE READ the
+                # same insert with ON CONFLICT fails with a serialization error, which Odoo
+                # retries with a fresh snapshot, where the search above finds the profile.
+                self.env.cr.execute(
+                    SQL(
+                        "INSERT INTO credit_profile (partner_id, company_id, mode) VALUES (%s, %s, 'limit')"
+                        " ON CONFLICT (partner_id, company_id) DO NOTHING",
+                        commercial.id,
+                        company.id,
+                    ),
+                    log_exceptions=False,
+                )
+                raise  # only reached outside REPEATABLE READ
         return profile
 
     def _lock_for_check(self):
@@ -271,15 +451,19 @@ class CreditProfile(models.Model):
                 "UPDATE credit_profile SET last_check_date = %s WHERE id = %s",
                 fields.Datetime.now(),
                 self.id,
-            )
+            ),
+            # The serialization error of a concurrent check is expected and retried: not an error log.
+            log_exceptions=False,
         )
         self.invalidate_recordset(["last_check_date"])
 
-    def _evaluate(self, check_date, order_amount, current_exposure, exclude_order_ids=()):
+    def _evaluate(self, check_date, order_amount, current_exposure, exclude_order_ids=(), pending_orders=0.0):
         """The policy decision for a new commitment of this customer.
 
         ``order_amount`` is the order total and ``current_exposure`` the part of it
         that adds to the exposure (not prepaid), both in company currency.
+        ``pending_orders`` are orders confirmed in the same batch before this one:
+        not confirmed yet, so no query sees them, but already committed to.
         Returns ``(decision, facts)``.
         """
         self.ensure_one()
@@ -290,7 +474,7 @@ class CreditProfile(models.Model):
         facts = CreditFacts(
             exposure=Exposure(
                 receivables=exposure.receivables,
-                uninvoiced_orders=exposure.uninvoiced_orders,
+                uninvoiced_orders=exposure.uninvoiced_orders + pending_orders,
                 draft_invoices=exposure.draft_invoices,
                 current_order=current_exposure,
             ),
@@ -381,8 +565,114 @@ class CreditProfile(models.Model):
         return formatLang(self.env, amount, currency_obj=self.company_id.currency_id)
 
     # ------------------------------------------------------------
+    # REVIEWS
+    # ------------------------------------------------------------
+
+    @api.depends("company_id")
+    def _compute_credit_manager_id(self):
+        for profile in self:
+            if not profile.credit_manager_id:
+                profile.credit_manager_id = profile.company_id.credit_manager_id
+
+    @api.depends("review_date", "company_id.credit_review_lead_days")
+    def _compute_review_state(self):
+        today = fields.Date.context_today(self)
+        for profile in self:
+            profile.review_state = review_due(
+                profile.review_date or None, today, profile.company_id.credit_review_lead_days
+            )
+
+    def _search_review_state(self, operator, value):
+        if operator in ("=", "!="):
+            values = {value}
+        elif operator in ("in", "not in"):
+            values = set(value)
+        else:
+            raise NotImplementedError(_("Unsupported search on Review Status."))
+        if operator in ("!=", "not in"):
+            values = {state for state, _label in REVIEW_STATES} - values
+        today = fields.Date.context_today(self)
+        companies = self.env["res.company"].sudo().search([])
+        domains = []
+        if REVIEW_OVERDUE in values:
+            domains.append([("review_date", "<", today)])
+        for company in companies:
+            last_ok = today + timedelta(days=company.credit_review_lead_days)
+            if REVIEW_DUE_SOON in values:
+                domains.append(
+                    [("company_id", "=", company.id), ("review_date", ">=", today), ("review_date", "<=", last_ok)]
+                )
+            if REVIEW_OK in values:
+                domains.append([("company_id", "=", company.id), ("review_date", ">", last_ok)])
+        if REVIEW_OK in values:
+            domains.append([("review_date", "=", False)])
+        return expression.OR(domains) if domains else expression.FALSE_DOMAIN
+
+    def _credit_responsible_user(self):
+        """Who acts on this customer's reviews and alerts: the profile's credit manager, else the
+        company's responsible credit manager, else the first credit manager of the company."""
+        self.ensure_one()
+        for user in (self.credit_manager_id, self.company_id.credit_manager_id):
+            if user and user.active:
+                return user
+        return self.env["res.company"]._credit_manager_users(self.company_id).sorted("id")[:1]
+
+    @api.model
+    def _cron_schedule_reviews(self):
+        """Schedule one review activity per review date that is due soon (or already overdue)."""
+        profiles = self.sudo().search([("review_state", "in", (REVIEW_DUE_SOON, REVIEW_OVERDUE))])
+        todo = profiles.filtered(lambda profile: profile.review_activity_date != profile.review_date)
+        for profile in todo:
+            user = profile._credit_responsible_user()
+            if not user:
+                _logger.warning("No credit manager for the review of %s: no activity scheduled.", profile.display_name)
+                continue
+            profile.activity_schedule(
+                "sale_credit_control.mail_activity_type_credit_review",
+                date_deadline=profile.review_date,
+                user_id=user.id,
+                summary=_("Credit review due on %(date)s", date=format_date(self.env, profile.review_date)),
+                note=_(
+                    "Review the credit of %(partner)s: rating, limit %(limit)s, exposure %(exposure)s.",
+                    partner=profile.partner_id.display_name,
+                    limit=profile._format_amount(profile.credit_limit),
+                    exposure=profile._format_amount(profile.exposure_amount),
+                ),
+            )
+        for review_date, profiles in todo.grouped("review_date").items():
+            profiles.write({"review_activity_date": review_date})
+        return todo
+
+    # ------------------------------------------------------------
     # EXPOSURE (set-based)
     # ------------------------------------------------------------
+
+    def init(self):
+        super().init()
+        # Partial covering indexes for the exposure queries below: they hold the open
+        # items only, so a check reads the customer's open documents (index-only scan)
+        # and not their whole history. Their predicates repeat the queries' conditions.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE INDEX IF NOT EXISTS account_move_line_credit_open_partner_idx
+                    ON account_move_line (partner_id)
+                    INCLUDE (account_id, company_id, currency_id, amount_residual_currency, date_maturity)
+                 WHERE parent_state = 'posted' AND reconciled IS NOT TRUE AND amount_residual_currency <> 0
+                """
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE INDEX IF NOT EXISTS sale_order_line_credit_uninvoiced_partner_idx
+                    ON sale_order_line (order_partner_id)
+                    INCLUDE (company_id, currency_id, order_id,
+                             untaxed_amount_to_invoice, price_total, price_subtotal)
+                 WHERE state = 'sale' AND untaxed_amount_to_invoice <> 0
+                """
+            )
+        )
 
     @api.model
     def _exposure_figures(self, partners, company, check_date, exclude_order_ids=()):
@@ -463,6 +753,7 @@ class CreditProfile(models.Model):
                    AND account.account_type = 'asset_receivable'
                    AND aml.parent_state = 'posted'
                    AND aml.reconciled IS NOT TRUE
+                   AND aml.amount_residual_currency <> 0
               GROUP BY partner.commercial_partner_id, aml.currency_id
                 """,
                 date=check_date,

@@ -1,3 +1,6 @@
+import logging
+from datetime import timedelta
+
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -5,6 +8,8 @@ from odoo.exceptions import UserError
 from odoo.tools import formatLang
 
 from ..credit_policy.decision import BLOCKED, WARNING
+
+_logger = logging.getLogger(__name__)
 
 CREDIT_CHECK_STATES = [
     ("none", "Not Checked"),
@@ -14,11 +19,14 @@ CREDIT_CHECK_STATES = [
     ("pending", "Approval Pending"),
     ("approved", "Approved"),
     ("rejected", "Approval Rejected"),
+    ("ready", "Ready to Confirm"),
     ("bypassed", "Bypassed"),
 ]
 # Key of the per-transaction record of orders that passed the check (cursor cache:
 # unlike the context, no RPC caller can set it).
 CHECKED_KEY = "sale_credit_control.checked_orders"
+# Quotations in the held-orders queue: re-evaluated when the customer's credit changes.
+HELD_STATES = ("blocked", "rejected", "ready")
 
 
 class SaleOrder(models.Model):
@@ -38,6 +46,13 @@ class SaleOrder(models.Model):
     credit_approval_ids = fields.One2many("credit.approval", "order_id", string="Credit Approvals")
     credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
     credit_can_request_approval = fields.Boolean(compute="_compute_credit_can_request_approval")
+    credit_held_since = fields.Datetime(
+        compute="_compute_credit_held", string="Held Since", help="Date of the last blocked credit check."
+    )
+    credit_held_days = fields.Integer(compute="_compute_credit_held", string="Held (Days)")
+    credit_reevaluated_date = fields.Datetime(
+        string="Credit Re-evaluated On", copy=False, readonly=True, help="Last re-evaluation of this held quotation."
+    )
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -47,6 +62,15 @@ class SaleOrder(models.Model):
     def _compute_credit_approval_count(self):
         for order in self:
             order.credit_approval_count = len(order.credit_approval_ids)
+
+    @api.depends("credit_check_state", "credit_check_ids.date", "credit_check_ids.result")
+    def _compute_credit_held(self):
+        held_since = self._credit_held_since_map()
+        now = fields.Datetime.now()
+        for order in self:
+            since = held_since.get(order.id) if order.credit_check_state in HELD_STATES else False
+            order.credit_held_since = since or False
+            order.credit_held_days = (now - since).days if since else 0
 
     @api.depends("state", "credit_check_state", "credit_approval_ids.state")
     def _compute_credit_can_request_approval(self):
@@ -63,15 +87,18 @@ class SaleOrder(models.Model):
 
     def write(self, vals):
         if vals.get("state") == "sale":
-            # Whoever writes the state directly goes through the same check as action_confirm.
-            for order in self._credit_orders_to_check().filtered(lambda o: not o._credit_already_checked()):
-                message = order._credit_check_confirmation()
-                if message:
-                    raise UserError(message)
-            result = super().write(vals)
-            checked = self.env.cr.cache.get(CHECKED_KEY, {})
-            for order_id in self.ids:
-                checked.pop(order_id, None)
+            # Whoever writes the state directly goes through the same check as action_confirm;
+            # the batch is what is written, never what the caller's context says.
+            try:
+                batch = self.with_context(credit_confirm_batch=self.ids)._credit_orders_to_check()
+                for order in batch.filtered(lambda o: not o._credit_already_checked()):
+                    message = order._credit_check_confirmation()
+                    if message:
+                        raise UserError(message)
+                result = super().write(vals)
+            finally:
+                self._credit_forget_checked()
+            self.sudo().activity_unlink(["sale_credit_control.mail_activity_type_credit_ready"])
             return result
         return super().write(vals)
 
@@ -81,11 +108,16 @@ class SaleOrder(models.Model):
 
     def action_confirm(self):
         orders = self.with_context(credit_confirm_batch=self.ids)
-        if self.env.context.get("credit_online_confirmation"):
-            orders -= orders._credit_hold_online_confirmation()
-            if not orders:
-                return True
-        return super(SaleOrder, orders).action_confirm()
+        try:
+            if self.env.context.get("credit_online_confirmation"):
+                orders -= orders._credit_hold_online_confirmation()
+                if not orders:
+                    return True
+            return super(SaleOrder, orders).action_confirm()
+        finally:
+            # A refused batch (rolled back, maybe only to a savepoint, or retried after a
+            # serialization failure on the same cursor) must not leave orders marked checked.
+            self._credit_forget_checked()
 
     def action_credit_request_approval(self):
         self.ensure_one()
@@ -138,6 +170,11 @@ class SaleOrder(models.Model):
         self.ensure_one()
         self.env.cr.cache.setdefault(CHECKED_KEY, {})[self.id] = self.amount_total
 
+    def _credit_forget_checked(self):
+        checked = self.env.cr.cache.get(CHECKED_KEY, {})
+        for order_id in self.ids:
+            checked.pop(order_id, None)
+
     def _credit_evaluate(self, lock=True):
         """Lock the customer's credit row and decide on this quotation.
 
@@ -150,9 +187,12 @@ class SaleOrder(models.Model):
             profile._lock_for_check()
         order_amount = self._credit_to_company_currency(self.amount_total, check_date)
         unpaid = self._credit_to_company_currency(max(self.amount_total - self.amount_paid, 0.0), check_date)
-        unpaid += self._credit_batch_exposure(check_date)
         decision, facts = profile._evaluate(
-            check_date, order_amount, unpaid, exclude_order_ids=self._credit_batch_ids()
+            check_date,
+            order_amount,
+            unpaid,
+            exclude_order_ids=self._credit_batch_ids(),
+            pending_orders=self._credit_batch_exposure(check_date),
         )
         return profile, decision, facts
 
@@ -229,8 +269,8 @@ class SaleOrder(models.Model):
                 )
                 order._credit_notify_held()
                 held |= order
-            elif decision.state != BLOCKED:
-                order._credit_mark_checked()
+            # The others are confirmed through the regular check, which records their
+            # outcome (ok, warning, approved) exactly as for a back-office confirmation.
         return held
 
     def _credit_can_pass_blocked(self, facts):
@@ -328,3 +368,147 @@ class SaleOrder(models.Model):
             user_id=approval.requested_by_id.id,
             summary=body[:120],
         )
+
+    # ------------------------------------------------------------
+    # HELD ORDERS QUEUE
+    # ------------------------------------------------------------
+
+    @api.model
+    def _credit_held_domain(self):
+        return [
+            ("state", "in", ("draft", "sent")),
+            ("credit_check_state", "in", HELD_STATES),
+            ("company_id.credit_control_enabled", "=", True),
+        ]
+
+    def _credit_held_since_map(self):
+        """``{order id: date of its last blocked check}``, one grouped query."""
+        ids = [order_id for order_id in self.ids if isinstance(order_id, int)]
+        if not ids:
+            return {}
+        groups = self.env["credit.check"].sudo()._read_group(
+            [("order_id", "in", ids), ("result", "in", ("blocked", "held_online"))], ["order_id"], ["date:max"]
+        )
+        return {order.id: date for order, date in groups}
+
+    @api.model
+    def _credit_reevaluate_partners(self, partners, company=None):
+        """Re-evaluate the held quotations of ``partners`` (in ``company``, default: every company).
+
+        The entry point for every event that may let a held quotation pass: a payment
+        reconciled, a limit raised, a hold released, a profile setting changed. A later
+        add-on (e.g. guarantees, 担保) calls it when it adds or changes what the credit
+        check reads::
+
+            self.env["sale.order"]._credit_reevaluate_partners(guarantee.partner_id, guarantee.company_id)
+
+        Returns the quotations that became ready to confirm.
+        """
+        commercial = partners.sudo().commercial_partner_id
+        if not commercial:
+            return self.browse()
+        domain = self._credit_held_domain() + [("partner_id.commercial_partner_id", "in", commercial.ids)]
+        if company:
+            domain.append(("company_id", "in", company.ids))
+        return self.sudo().search(domain)._credit_reevaluate_held()
+
+    def _credit_reevaluate_held(self):
+        """Re-run the credit check on held quotations, without confirming them.
+
+        A quotation that passes now (the decision does not block, or an approval covers
+        it) becomes ``ready``, with a chatter note and an activity for its salesperson;
+        a ``ready`` one that no longer passes goes back to ``blocked``. The quotations of
+        one customer are taken oldest first and each one that passes counts in the
+        exposure of the next ones, so the ready quotations fit the limit together.
+        Returns the quotations that became ready.
+        """
+        orders = self.sudo().filtered_domain(self._credit_held_domain())
+        if not orders:
+            return self.browse()
+        held_since = orders._credit_held_since_map()
+        became_ready = self.browse()
+        by_customer = orders.grouped(lambda order: (order.partner_id.commercial_partner_id, order.company_id))
+        for customer_orders in by_customer.values():
+            passing = self.browse()
+            for order in customer_orders.sorted(lambda o: (held_since.get(o.id) or o.create_date, o.id)):
+                try:
+                    with self.env.cr.savepoint():
+                        lines = order.with_context(
+                            credit_confirm_batch=(passing | order).ids
+                        )._credit_reevaluate_one()
+                except Exception:
+                    _logger.exception("Re-evaluating the credit of held quotation %s failed.", order.name)
+                    continue
+                if lines is not None:
+                    if order.credit_check_state != "ready":
+                        order._credit_mark_ready(lines)
+                        became_ready |= order
+                    passing |= order
+        orders.write({"credit_reevaluated_date": fields.Datetime.now()})
+        return became_ready
+
+    def _credit_reevaluate_one(self):
+        """Check this held quotation as a confirmation would (no lock, no confirmation).
+
+        Returns the lines explaining why it passes (a list, possibly empty), or ``None``
+        after recording why it is still blocked.
+        """
+        self.ensure_one()
+        profile, decision, facts = self._credit_evaluate(lock=False)
+        if decision.state != BLOCKED:
+            return profile._explain(decision, facts, decision.warning_reasons) if decision.warning_reasons else []
+        approval = self.credit_approval_ids.filtered(lambda a: a._covers(self, facts.check_date))[:1]
+        if approval:
+            return [_("Covered by the approved override %(approval)s.", approval=approval.name)]
+        text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
+        if self.credit_check_state == "ready":
+            self.write({"credit_check_state": "blocked", "credit_check_message": text})
+            self.activity_unlink(["sale_credit_control.mail_activity_type_credit_ready"])
+            self._credit_post_lines(_("The credit check blocks this quotation again:"), text.split("\n"))
+        elif self.credit_check_message != text:
+            self.write({"credit_check_message": text})
+        return None
+
+    def _credit_mark_ready(self, lines):
+        """Mark this quotation ready to confirm and tell its salesperson."""
+        self.ensure_one()
+        self.write({"credit_check_state": "ready", "credit_check_message": "\n".join(lines) or False})
+        note = _("The credit check passes now: the quotation can be confirmed.")
+        self._credit_post_lines(note, lines)
+        user = self.user_id or self.env["credit.profile"]._get_or_create(
+            self.partner_id, self.company_id
+        )._credit_responsible_user()
+        activity_type = "sale_credit_control.mail_activity_type_credit_ready"
+        if user and not self.activity_ids.filtered(
+            lambda a: a.activity_type_id == self.env.ref(activity_type) and a.user_id == user
+        ):
+            self.activity_schedule(activity_type, user_id=user.id, summary=note)
+
+    def _credit_post_lines(self, head, lines):
+        body = Markup("<p>%s</p>") % head
+        if lines:
+            body += Markup("<ul>%s</ul>") % Markup("").join(Markup("<li>%s</li>") % line for line in lines)
+        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    @api.model
+    def _cron_credit_reevaluate_held(self, batch_size=500):
+        """Nightly: re-evaluate held quotations not re-evaluated today, ``batch_size`` at a time.
+
+        Every held quotation of the customers in the batch is taken (so the customer's
+        quotations are weighed together); the cron runs again at once while some remain.
+        """
+        start = fields.Datetime.now() - timedelta(hours=20)
+        domain = self._credit_held_domain() + [
+            "|",
+            ("credit_reevaluated_date", "=", False),
+            ("credit_reevaluated_date", "<", start),
+        ]
+        batch = self.sudo().search(domain, order="id", limit=batch_size)
+        customers = batch.partner_id.commercial_partner_id
+        orders = self.sudo().search(
+            self._credit_held_domain() + [("partner_id.commercial_partner_id", "in", customers.ids)]
+        )
+        orders._credit_reevaluate_held()
+        remaining = self.sudo().search_count(domain)
+        self.env["ir.cron"]._notify_progress(done=len(orders), remaining=remaining)
+        return orders

@@ -501,6 +501,9 @@ class TestCreditRules(CreditControlCommon):
         self.assertIn(second.name, message)
         self.assertIn("Credit limit exceeded", message)
         self.assertIn("1,200.00", message)
+        # The earlier order of the batch counts before this one, as a confirmed order would.
+        self.assertIn("600.00 (open receivables", message)
+        self.assertIn("confirmed uninvoiced orders $\xa0600.00", message.replace("$ ", "$\xa0"))
         self.assertEqual(first.state, "draft")
         self.assertEqual(second.state, "draft")
 
