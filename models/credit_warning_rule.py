@@ -1,0 +1,383 @@
+from datetime import datetime, time, timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from ..credit_policy.grades import default_grade_table
+from ..credit_policy.warnings import (
+    bureau_drop_signal,
+    downgrade_signal,
+    expiring_signal,
+    order_spike_signal,
+    overdue_signal,
+    utilization_signal,
+)
+
+RULE_TYPES = [
+    ("overdue_new", "Overdue Beyond N Days"),
+    ("utilization", "Utilization Above X %"),
+    ("downgrade", "Grade Downgrade"),
+    ("bureau_drop", "Bureau Score Drop"),
+    ("order_spike", "Order Spike"),
+    ("limit_expiring", "Limit Expiring"),
+    ("review_expiring", "Review Expiring"),
+]
+# Most severe first: the alert kanban shows its columns in this order.
+SEVERITIES = [("critical", "Critical"), ("high", "High"), ("medium", "Medium"), ("low", "Low")]
+
+
+class CreditWarningRule(models.Model):
+    """An early-warning rule (风险预警规则): a signal, its thresholds, the alert's severity.
+
+    A rule without company applies to every company that checks credit; the daily
+    cron evaluates each rule over all customers of a company at once.
+    """
+
+    _name = "credit.warning.rule"
+    _description = "Credit Early-Warning Rule"
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one("res.company", index=True, help="Empty: applies to every company.")
+    rule_type = fields.Selection(RULE_TYPES, string="Signal", required=True, default="overdue_new")
+    severity = fields.Selection(SEVERITIES, required=True, default="medium")
+    auto_hold = fields.Boolean(
+        string="Put Customer on Hold",
+        help="When the rule raises an alert, put the customer on credit hold at once (the reason names the alert).",
+    )
+    threshold_days = fields.Integer(
+        string="Days",
+        default=30,
+        help="Overdue: days past due beyond which the rule fires. Order spike: length of the period compared. "
+        "Limit/review expiring: days ahead. Downgrade/bureau drop: only ratings or reports of the last N "
+        "days (0: any).",
+    )
+    threshold_percent = fields.Float(string="Utilization Above (%)", default=80.0)
+    threshold_points = fields.Float(
+        string="Score Drop (points)", default=10.0, help="On the bureau's 0-100 scale."
+    )
+    threshold_grades = fields.Integer(
+        string="Grades Down", default=1, help="Downgrade by at least this many grades."
+    )
+    threshold_factor = fields.Float(
+        string="Factor",
+        default=2.0,
+        help="Orders of the period above this multiple of the customer's average.",
+    )
+    threshold_amount = fields.Float(
+        string="Minimum Amount",
+        help="In the company currency: smaller overdue amounts or order volumes raise no alert.",
+    )
+    history_days = fields.Integer(
+        string="History (days)",
+        default=365,
+        help="Order spike: the history the customer's average is taken over.",
+    )
+    description = fields.Char(compute="_compute_description", string="Condition")
+    alert_ids = fields.One2many("credit.alert", "rule_id", string="Alerts")
+    alert_count = fields.Integer(compute="_compute_alert_count")
+
+    _sql_constraints = [
+        (
+            "thresholds_positive",
+            "CHECK(threshold_days >= 0 AND threshold_percent >= 0 AND threshold_points >= 0 "
+            "AND threshold_grades >= 0 AND threshold_factor >= 0 AND threshold_amount >= 0 AND history_days >= 0)",
+            "Warning rule thresholds cannot be negative.",
+        ),
+    ]
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends(
+        "rule_type",
+        "threshold_days",
+        "threshold_percent",
+        "threshold_points",
+        "threshold_grades",
+        "threshold_factor",
+        "threshold_amount",
+        "history_days",
+    )
+    def _compute_description(self):
+        _ = self.env._
+        for rule in self:
+            days = rule.threshold_days
+            rule.description = {
+                "overdue_new": _(
+                    "Overdue more than %(days)s days, above %(amount)s",
+                    days=days,
+                    amount=rule.threshold_amount,
+                ),
+                "utilization": _("Exposure above %(percent)s%% of the limit", percent=rule.threshold_percent),
+                "downgrade": _(
+                    "Latest rating %(grades)s grade(s) down or more", grades=rule.threshold_grades
+                ),
+                "bureau_drop": _(
+                    "Latest bureau score %(points)s points or more below the previous one",
+                    points=rule.threshold_points,
+                ),
+                "order_spike": _(
+                    "Orders of the last %(days)s days above %(factor)s x the average of the last %(history)s days",
+                    days=days,
+                    factor=rule.threshold_factor,
+                    history=rule.history_days,
+                ),
+                "limit_expiring": _("Limit valid until within %(days)s days", days=days),
+                "review_expiring": _("Review date within %(days)s days", days=days),
+            }.get(rule.rule_type, "")
+
+    def _compute_alert_count(self):
+        counts = dict(
+            self.env["credit.alert"]._read_group([("rule_id", "in", self.ids)], ["rule_id"], ["__count"])
+        )
+        for rule in self:
+            rule.alert_count = counts.get(rule, 0)
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("rule_type", "threshold_days", "history_days", "threshold_factor")
+    def _check_order_spike(self):
+        for rule in self.filtered(lambda r: r.rule_type == "order_spike"):
+            if rule.threshold_days < 1 or rule.history_days < rule.threshold_days:
+                raise ValidationError(
+                    self.env._(
+                        "Rule %(rule)s: the order spike period must be at least one day and no longer than "
+                        "the history.",
+                        rule=rule.name,
+                    )
+                )
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_view_alerts(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale_credit_control.credit_alert_action")
+        action["domain"] = [("rule_id", "=", self.id)]
+        action["context"] = {"search_default_open": 1}
+        return action
+
+    # ------------------------------------------------------------
+    # EVALUATION (set-based, one company at a time)
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_evaluate(self):
+        """Daily: evaluate every active rule for every company that checks credit."""
+        rules = self.sudo().search([])
+        companies = self.env["res.company"].sudo().search([("credit_control_enabled", "=", True)])
+        alerts = self.env["credit.alert"]
+        for company in companies:
+            company_rules = rules.filtered_domain(["|", ("company_id", "=", False), ("company_id", "=", company.id)])
+            if company_rules:
+                alerts |= company_rules._evaluate_company(company)
+        return alerts
+
+    def _evaluate_company(self, company, today=None):
+        """Raise the alerts of these rules for the customers of ``company``; return the new alerts.
+
+        Each rule type gathers its figures for all customers of the company in a few
+        grouped queries (shared through ``cache``); the policy core decides.
+        """
+        today = today or fields.Date.context_today(self)
+        cache = {}
+        signals = []
+        for rule in self.sudo():
+            for partner_id, event, figures in getattr(rule, f"_signals_{rule.rule_type}")(
+                company, today, cache
+            ):
+                signals.append((rule, partner_id, event, figures))
+        return self.env["credit.alert"]._raise_alerts(company, signals)
+
+    # One method per rule type: yields (commercial partner id, event or None, figures).
+
+    def _signals_overdue_new(self, company, today, cache):
+        profiles, figures = self._company_exposure(company, today, cache)
+        currency = company.currency_id
+        for profile in profiles:
+            partner_figures = figures[profile.partner_id.id]
+            signal = overdue_signal(
+                currency.round(partner_figures["overdue_amount"]),
+                partner_figures["overdue_days"],
+                self.threshold_days,
+                self.threshold_amount,
+            )
+            if signal:
+                yield profile.partner_id.id, None, signal
+
+    def _signals_utilization(self, company, today, cache):
+        profiles, figures = self._company_exposure(company, today, cache)
+        currency = company.currency_id
+        limits = cache.get("limits")
+        if limits is None:
+            partners = profiles.partner_id.with_company(company)
+            limits = cache["limits"] = {partner.id: partner.credit_limit for partner in partners}
+        for profile in profiles.filtered(lambda p: p.mode == "limit"):
+            partner_id = profile.partner_id.id
+            signal = utilization_signal(
+                currency.round(figures[partner_id]["exposure"].total),
+                limits.get(partner_id) or 0.0,
+                self.threshold_percent,
+            )
+            if signal:
+                yield partner_id, None, signal
+
+    def _signals_downgrade(self, company, today, cache):
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT ON (partner.commercial_partner_id)
+                       partner.commercial_partner_id, rating.id, rating.date, rating.grade_code,
+                       rating.previous_grade_code, rating.scorecard_id
+                  FROM credit_rating rating
+                  JOIN res_partner partner ON partner.id = rating.partner_id
+                 WHERE rating.company_id = %s
+              ORDER BY partner.commercial_partner_id, rating.date DESC, rating.id DESC
+                """,
+                company.id,
+            )
+        )
+        rankings = {}
+        since = today - timedelta(days=self.threshold_days) if self.threshold_days else None
+        for partner_id, rating_id, rating_date, grade, previous, scorecard_id in rows:
+            if since and rating_date < since:
+                continue
+            if scorecard_id not in rankings:
+                rankings[scorecard_id] = self._grade_ranking(scorecard_id)
+            signal = downgrade_signal(previous, grade, rankings[scorecard_id], self.threshold_grades)
+            if signal:
+                yield partner_id, rating_id, dict(signal, rating_date=rating_date)
+
+    @api.model
+    def _grade_ranking(self, scorecard_id):
+        """Grade codes of a scorecard, best first (the default table's when it has none)."""
+        grades = self.env["credit.scorecard"].sudo().browse(scorecard_id).grade_ids if scorecard_id else None
+        if grades:
+            return grades.sorted(lambda grade: grade.min_score, reverse=True).mapped("code")
+        return [grade.code for grade in default_grade_table()]
+
+    def _signals_bureau_drop(self, company, today, cache):
+        self.env["credit.bureau.report"].flush_model(["partner_id", "company_id", "report_date", "score"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT partner_id, id, report_date, score, agency
+                  FROM (
+                        SELECT partner.commercial_partner_id AS partner_id, report.id, report.report_date,
+                               report.score, report.agency,
+                               ROW_NUMBER() OVER (PARTITION BY partner.commercial_partner_id
+                                                      ORDER BY report.report_date DESC, report.id DESC) AS rank
+                          FROM credit_bureau_report report
+                          JOIN res_partner partner ON partner.id = report.partner_id
+                         WHERE report.company_id = %s
+                       ) ranked
+                 WHERE rank <= 2
+              ORDER BY partner_id, rank
+                """,
+                company.id,
+            )
+        )
+        latest = {}
+        previous = {}
+        for partner_id, report_id, report_date, score, agency in rows:
+            (previous if partner_id in latest else latest)[partner_id] = (
+                report_id,
+                report_date,
+                score or 0.0,
+                agency,
+            )
+        since = today - timedelta(days=self.threshold_days) if self.threshold_days else None
+        for partner_id, (report_id, report_date, score, agency) in latest.items():
+            if partner_id not in previous or (since and report_date < since):
+                continue
+            _previous_id, previous_date, previous_score, previous_agency = previous[partner_id]
+            signal = bureau_drop_signal(previous_score, score, self.threshold_points)
+            if signal:
+                yield (
+                    partner_id,
+                    report_id,
+                    dict(
+                        signal,
+                        report_date=report_date,
+                        agency=agency,
+                        previous_date=previous_date,
+                        previous_agency=previous_agency,
+                    ),
+                )
+
+    def _signals_order_spike(self, company, today, cache):
+        period = self.threshold_days
+        recent_start = datetime.combine(today - timedelta(days=period), time.min)
+        history_start = recent_start - timedelta(days=self.history_days)
+        self.env["sale.order"].flush_model(
+            ["partner_id", "company_id", "state", "date_order", "amount_total", "currency_rate"]
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT partner.commercial_partner_id,
+                       SUM(so.amount_total / COALESCE(NULLIF(so.currency_rate, 0), 1))
+                           FILTER (WHERE so.date_order >= %(recent)s),
+                       SUM(so.amount_total / COALESCE(NULLIF(so.currency_rate, 0), 1))
+                           FILTER (WHERE so.date_order >= %(history)s AND so.date_order < %(recent)s),
+                       MIN(so.date_order)
+                  FROM sale_order so
+                  JOIN res_partner partner ON partner.id = so.partner_id
+                 WHERE so.company_id = %(company)s
+                   AND so.state = 'sale'
+              GROUP BY partner.commercial_partner_id
+                HAVING SUM(so.amount_total) FILTER (WHERE so.date_order >= %(recent)s) > 0
+                """,
+                recent=recent_start,
+                history=history_start,
+                company=company.id,
+            )
+        )
+        currency = company.currency_id
+        for partner_id, recent, history, first_order in rows:
+            history_days = min(self.history_days, max((recent_start - first_order).days, 0))
+            signal = order_spike_signal(
+                currency.round(recent or 0.0),
+                currency.round(history or 0.0),
+                history_days,
+                period,
+                self.threshold_factor,
+                self.threshold_amount,
+            )
+            if signal:
+                yield partner_id, None, signal
+
+    def _signals_limit_expiring(self, company, today, cache):
+        yield from self._signals_expiring(company, today, "limit_valid_until")
+
+    def _signals_review_expiring(self, company, today, cache):
+        yield from self._signals_expiring(company, today, "review_date")
+
+    def _signals_expiring(self, company, today, date_field):
+        last = today + timedelta(days=self.threshold_days)
+        profiles = (
+            self.env["credit.profile"]
+            .sudo()
+            .search([("company_id", "=", company.id), (date_field, ">=", today), (date_field, "<=", last)])
+        )
+        for profile in profiles:
+            signal = expiring_signal(profile[date_field], today, self.threshold_days)
+            if signal:
+                yield profile.partner_id.id, signal["date"].isoformat(), signal
+
+    @api.model
+    def _company_exposure(self, company, today, cache):
+        """All credit profiles of ``company`` and their exposure figures, computed once per run."""
+        if "exposure" not in cache:
+            profiles = self.env["credit.profile"].sudo().search([("company_id", "=", company.id)])
+            cache["exposure"] = (profiles, profiles._exposure_figures(profiles.partner_id, company, today))
+        return cache["exposure"]
