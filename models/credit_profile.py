@@ -15,7 +15,10 @@ from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE,
 
 # Partial indexes init() creates on other modules' tables for the exposure queries
 # (dropped by the uninstall hook).
-EXPOSURE_INDEXES = ("account_move_line_credit_open_partner_idx", "sale_order_line_credit_uninvoiced_partner_idx")
+EXPOSURE_INDEXES = (
+    "account_move_line_credit_open_partner_idx",
+    "sale_order_line_credit_uninvoiced_partner_idx",
+)
 
 # Settings whose changes go to the limit history, with how to show their values.
 AUDITED_FIELDS = ("mode", "tolerance_percent", "on_hold", "limit_valid_until")
@@ -201,6 +204,9 @@ class CreditProfile(models.Model):
 
     @api.depends("partner_id", "company_id", "partner_id.credit_limit", "mode")
     def _compute_credit_limit(self):
+        for company, profiles in self.grouped("company_id").items():
+            # Only the limit: a plain read would fetch every prefetched column of the partners.
+            profiles.partner_id.sudo().with_company(company).fetch(["credit_limit"])
         for profile in self:
             limit = profile.partner_id.sudo().with_company(profile.company_id).credit_limit
             profile.credit_limit = limit
