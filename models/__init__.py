@@ -10,9 +10,14 @@ from . import credit_financial_statement
 from . import credit_bureau_report
 from . import credit_bank_reference
 from . import credit_profile
+from . import credit_rating_engine
 from . import credit_check
 from . import credit_approval
+from . import credit_limit_request
 from . import res_partner
 from . import sale_order
 from . import sale_order_line
+from . import account_partial_reconcile
+from . import credit_warning_rule
+from . import credit_alert
 from . import payment_transaction

@@ -176,8 +176,10 @@ class CreditApproval(models.Model):
     def _schedule_manager_activities(self):
         activity_type = "sale_credit_control.mail_activity_type_credit_approval"
         for approval in self:
-            managers = self.env["res.company"]._credit_manager_users(approval.company_id)
-            for manager in managers - approval.requested_by_id:
+            managers = self.env["res.company"]._credit_manager_users(
+                approval.company_id, exclude=approval.requested_by_id
+            )
+            for manager in managers:
                 approval.activity_schedule(
                     activity_type,
                     user_id=manager.id,

@@ -21,7 +21,7 @@ class CreditRating(models.Model):
     date = fields.Date(required=True, index=True, readonly=True, help="Date the figures were taken as of.")
     scorecard_id = fields.Many2one("credit.scorecard", readonly=True, ondelete="restrict")
     score = fields.Float(readonly=True, digits=(5, 2))
-    grade_id = fields.Many2one("credit.grade", readonly=True, ondelete="set null")
+    grade_id = fields.Many2one("credit.grade", string="Grade Definition", readonly=True, ondelete="set null")
     grade_code = fields.Char(string="Grade", required=True, readonly=True, index=True)
     previous_grade_code = fields.Char(string="Previous Grade", readonly=True)
     trend = fields.Selection(
@@ -46,11 +46,12 @@ class CreditRating(models.Model):
         head = Markup("<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
             _("Factor"), _("Value"), _("Points"), _("Weight"), _("Contribution"),
         )
+        missing = _("missing")  # translated here: a generator expression has no `self` to find the language
         rows = Markup("").join(
             Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
             % (
                 labels.get(line["code"], line["code"]),
-                _("missing") if line["value"] is None else f"{line['value']:.4g}",
+                missing if line["value"] is None else f"{line['value']:.4g}",
                 f"{line['points']:.1f}",
                 f"{line['weight']:.0%}",
                 f"{line['contribution']:.1f}",

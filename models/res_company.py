@@ -63,13 +63,37 @@ class ResCompany(models.Model):
         string="Responsible Credit Manager",
         help="Receives approval requests and notifications. Empty: every credit manager of the company.",
     )
+    credit_review_lead_days = fields.Integer(
+        string="Review Reminder (days)",
+        default=14,
+        help="A credit review is due soon this many days before its date: the responsible credit "
+        "manager gets an activity then.",
+    )
+
+    credit_allow_direct_limit_edit = fields.Boolean(
+        string="Direct Limit Edits",
+        default=True,
+        help="Credit managers may edit customers' credit limits directly (still recorded in the history). "
+        "Off: limits change only through approved limit requests.",
+    )
+    credit_limit_second_approval_threshold = fields.Monetary(
+        string="Second Approval Above",
+        currency_field="currency_id",
+        help="Limit requests above this amount (company currency) need a second approval by a credit "
+        "director, whatever the grade recommends. 0: no threshold.",
+    )
 
     _sql_constraints = [
         (
             "credit_policy_figures_positive",
-            "CHECK(credit_overdue_days >= 0 AND credit_overdue_amount >= 0 "
+            "CHECK(credit_overdue_days >= 0 AND credit_overdue_amount >= 0 AND credit_review_lead_days >= 0 "
             "AND credit_max_order_amount >= 0 AND credit_default_tolerance >= 0)",
             "Credit policy days, amounts and tolerance cannot be negative.",
+        ),
+        (
+            "credit_limit_second_approval_threshold_positive",
+            "CHECK(credit_limit_second_approval_threshold >= 0)",
+            "The second-approval threshold of limit requests cannot be negative.",
         ),
     ]
 
@@ -88,11 +112,14 @@ class ResCompany(models.Model):
         )
 
     @api.model
-    def _credit_manager_users(self, company):
-        """Users notified about credit decisions of ``company``."""
-        if company.credit_manager_id:
+    def _credit_manager_users(self, company, exclude=None):
+        """Users notified about credit decisions of ``company``: its responsible credit
+        manager, or every credit manager of the company when none is set or when the
+        responsible one is in ``exclude`` (a requester cannot decide on their own request)."""
+        exclude = exclude or self.env["res.users"]
+        if company.credit_manager_id - exclude:
             return company.credit_manager_id
         group = self.env.ref("sale_credit_control.group_credit_manager")
         return group.sudo().users.filtered(
             lambda user: company in user.company_ids and not user.share and user.active
-        )
+        ) - exclude

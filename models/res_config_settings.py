@@ -18,3 +18,8 @@ class ResConfigSettings(models.TransientModel):
     )
     credit_default_tolerance = fields.Float(related="company_id.credit_default_tolerance", readonly=False)
     credit_manager_id = fields.Many2one(related="company_id.credit_manager_id", readonly=False)
+    credit_review_lead_days = fields.Integer(related="company_id.credit_review_lead_days", readonly=False)
+    credit_allow_direct_limit_edit = fields.Boolean(related="company_id.credit_allow_direct_limit_edit", readonly=False)
+    credit_limit_second_approval_threshold = fields.Monetary(
+        related="company_id.credit_limit_second_approval_threshold", readonly=False
+    )

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 
 class ResPartner(models.Model):
@@ -32,6 +32,14 @@ class ResPartner(models.Model):
         related="credit_profile_id.draft_invoice_amount", string="Draft Invoices (Credit)"
     )
     credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
+    credit_grade_code = fields.Char(related="credit_profile_id.grade_code", string="Credit Grade")
+    credit_score = fields.Float(related="credit_profile_id.score", string="Credit Score")
+    credit_rating_trend = fields.Selection(related="credit_profile_id.rating_trend", string="Credit Rating Trend")
+    credit_rating_date = fields.Date(related="credit_profile_id.rating_date", string="Rated On")
+    credit_recommended_limit = fields.Monetary(
+        related="credit_profile_id.recommended_limit", string="Recommended Credit Limit"
+    )
+    credit_review_date = fields.Date(related="credit_profile_id.review_date", string="Next Credit Review")
 
     @api.depends_context("company")
     @api.depends("commercial_partner_id")
@@ -64,9 +72,29 @@ class ResPartner(models.Model):
             return super().write(vals)
         if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
             raise AccessError(_("Only credit managers can change credit limits."))
-        old_limits = {partner: partner.credit_limit for partner in self}
-        result = super().write(vals)
-        self._credit_record_limit_changes(old_limits)
+        if not self.env.su and not self.env.company.credit_allow_direct_limit_edit:
+            raise UserError(
+                _(
+                    "%(company)s does not allow editing credit limits directly: use a limit request "
+                    "(Request Limit Change on the credit profile) to change the limit of %(partners)s.",
+                    company=self.env.company.name,
+                    partners=", ".join(self.commercial_partner_id.mapped("display_name")),
+                )
+            )
+        # Setting limits is the credit manager's right, whether or not they may edit
+        # contacts or see accounting fields: only the limit itself is written as superuser.
+        partners = self.sudo()
+        old_limits = {partner: partner.credit_limit for partner in partners}
+        other_vals = {name: value for name, value in vals.items() if name != "credit_limit"}
+        result = super().write(other_vals) if other_vals else True
+        result = super(ResPartner, partners).write({"credit_limit": vals["credit_limit"]}) and result
+        partners._credit_record_limit_changes(old_limits)
+        changed = partners.filtered(
+            lambda partner: partner == partner.commercial_partner_id and partner.credit_limit != old_limits[partner]
+        )
+        if changed:
+            # The limit is per company: re-evaluate the held quotations in the company it changed in.
+            self.env["sale.order"]._credit_reevaluate_partners(changed, self.env.company)
         return result
 
     def _credit_record_limit_changes(self, old_limits):
@@ -103,6 +131,34 @@ class ResPartner(models.Model):
             "res_id": profile.id,
             "view_mode": "form",
         }
+
+    def action_credit_rate(self):
+        """Rate these customers now in the current company (on demand)."""
+        engine = self.env["credit.rating.engine"]
+        engine._check_rating_rights()
+        engine._rate_partners(self, self.env.company, trigger="manual")
+        return True
+
+    def action_view_credit_ratings(self):
+        return self._credit_information_action("sale_credit_control.credit_rating_action")
+
+    def action_view_credit_financial_statements(self):
+        return self._credit_information_action("sale_credit_control.credit_financial_statement_action")
+
+    def action_view_credit_bureau_reports(self):
+        return self._credit_information_action("sale_credit_control.credit_bureau_report_action")
+
+    def action_view_credit_bank_references(self):
+        return self._credit_information_action("sale_credit_control.credit_bank_reference_action")
+
+    def _credit_information_action(self, xml_id):
+        """The list of ``xml_id`` for the commercial partner in the current company."""
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        action = self.env["ir.actions.act_window"]._for_xml_id(xml_id)
+        action["domain"] = [("partner_id", "=", commercial.id), ("company_id", "=", self.env.company.id)]
+        action["context"] = {"default_partner_id": commercial.id, "default_company_id": self.env.company.id}
+        return action
 
     def action_view_credit_approvals(self):
         self.ensure_one()

@@ -1,0 +1,72 @@
+from ast import literal_eval
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class CreditRatingRun(models.TransientModel):
+    """Rate a batch of customers at once: a selection, or every customer matching a filter."""
+
+    _name = "credit.rating.run"
+    _description = "Rate Customers"
+
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    date = fields.Date(string="Rate As Of", required=True, default=fields.Date.context_today)
+    target = fields.Selection(
+        [("selection", "Selected Customers"), ("domain", "Customers Matching a Filter")],
+        string="Customers to Rate",
+        required=True,
+        default="domain",
+    )
+    partner_ids = fields.Many2many("res.partner", string="Customers")
+    partner_domain = fields.Char(string="Filter", default="[('customer_rank', '>', 0)]")
+    partner_count = fields.Integer(compute="_compute_partner_count", string="Customers Found")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        active_model = self.env.context.get("active_model")
+        active_ids = self.env.context.get("active_ids") or []
+        partners = self.env["res.partner"]
+        if active_model == "res.partner" and active_ids:
+            partners = self.env["res.partner"].browse(active_ids)
+        elif active_model == "credit.profile" and active_ids:
+            partners = self.env["credit.profile"].browse(active_ids).partner_id
+        if partners:
+            values["target"] = "selection"
+            values["partner_ids"] = [fields.Command.set(partners.commercial_partner_id.ids)]
+        return values
+
+    @api.depends("target", "partner_ids", "partner_domain")
+    def _compute_partner_count(self):
+        for wizard in self:
+            try:
+                wizard.partner_count = len(wizard._partners())
+            except (ValueError, SyntaxError, UserError):
+                wizard.partner_count = 0
+
+    def _partners(self):
+        """The commercial partners to rate."""
+        self.ensure_one()
+        if self.target == "selection":
+            return self.partner_ids.commercial_partner_id
+        try:
+            domain = literal_eval(self.partner_domain or "[]")
+        except (ValueError, SyntaxError) as error:
+            raise UserError(_("The customer filter is not valid: %(error)s", error=error)) from error
+        return self.env["res.partner"].with_company(self.company_id).search(domain).commercial_partner_id
+
+    def action_run(self):
+        self.ensure_one()
+        engine = self.env["credit.rating.engine"]
+        engine._check_rating_rights()
+        if self.date > fields.Date.context_today(self):
+            raise UserError(_("Customers cannot be rated as of a future date."))
+        partners = self._partners()
+        if not partners:
+            raise UserError(_("No customer to rate: select customers or widen the filter."))
+        ratings = engine._rate_partners(partners, self.company_id, as_of=self.date, trigger="batch")
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale_credit_control.credit_rating_action")
+        action["domain"] = [("id", "in", ratings.ids)]
+        action["context"] = {"search_default_group_grade": 1}
+        return action
