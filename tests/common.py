@@ -6,6 +6,22 @@ from odoo.tests import new_test_user
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 
+# The company policy every credit test starts from: all rules block, nothing tolerated.
+CREDIT_POLICY = {
+    "credit_control_enabled": True,
+    "credit_limit_action": "block",
+    "credit_hold_action": "block",
+    "credit_overdue_action": "block",
+    "credit_overdue_days": 30,
+    "credit_overdue_amount": 0.0,
+    "credit_expired_action": "block",
+    "credit_max_order_amount": 0.0,
+    "credit_max_order_action": "block",
+    "credit_count_draft_invoices": False,
+    "credit_default_tolerance": 0.0,
+}
+
+
 class CreditControlCommon(AccountTestInvoicingCommon):
     """A company with a chart of accounts, credit control on, and users of each credit group.
 
@@ -60,19 +76,7 @@ class CreditControlCommon(AccountTestInvoicingCommon):
 
     @classmethod
     def _credit_policy_vals(cls):
-        return {
-            "credit_control_enabled": True,
-            "credit_limit_action": "block",
-            "credit_hold_action": "block",
-            "credit_overdue_action": "block",
-            "credit_overdue_days": 30,
-            "credit_overdue_amount": 0.0,
-            "credit_expired_action": "block",
-            "credit_max_order_amount": 0.0,
-            "credit_max_order_action": "block",
-            "credit_count_draft_invoices": False,
-            "credit_default_tolerance": 0.0,
-        }
+        return dict(CREDIT_POLICY)
 
     # ------------------------------------------------------------
     # Helpers

@@ -21,23 +21,12 @@ from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 from odoo.tools import mute_logger
 
+from .common import CREDIT_POLICY
+
 # Bounds on every wait, so a broken lock shows as a failure instead of a hung test run.
 BARRIER_TIMEOUT = 30
 JOIN_TIMEOUT = 40
 
-CREDIT_POLICY = {
-    "credit_control_enabled": True,
-    "credit_limit_action": "block",
-    "credit_hold_action": "block",
-    "credit_overdue_action": "block",
-    "credit_overdue_days": 30,
-    "credit_overdue_amount": 0.0,
-    "credit_expired_action": "block",
-    "credit_max_order_amount": 0.0,
-    "credit_max_order_action": "block",
-    "credit_count_draft_invoices": False,
-    "credit_default_tolerance": 0.0,
-}
 
 
 @tagged("post_install", "-at_install")
