@@ -80,12 +80,41 @@ class CreditRatingEngine(models.AbstractModel):
         context["grades"] = {grade.code: grade.id for grade in scorecard.grade_ids}
         partner_ids = sorted(set(partners.commercial_partner_id.ids))
         rating_ids = []
+        batches = list(split_every(self._batch_size, partner_ids, list))
+        inserted = 0  # rows added to the profile and rating tables since the planner last counted them
         with self._without_jit():
-            for batch in split_every(self._batch_size, partner_ids, list):
+            for index, batch in enumerate(batches):
+                if index and self._refresh_statistics(inserted):
+                    inserted = 0
                 rating_ids += self._rate_batch(batch, company, as_of, trigger, context)
-                if len(partner_ids) > self._batch_size:
+                inserted += len(batch)
+                if len(batches) > 1:
                     self.env.invalidate_all()  # let the memory of the batch go
         return self.env["credit.rating"].browse(rating_ids)
+
+    @api.model
+    def _refresh_statistics(self, inserted):
+        """Between two batches of a run: update PostgreSQL's statistics of the profile and
+        rating tables when the previous batches added many rows they do not count yet.
+
+        Otherwise, in a young database (statistics taken while the tables were empty),
+        the planner believes the tables still empty and joins them by scanning one for
+        every row of the other: seconds per batch at 20,000 ratings, minutes at 100,000.
+        Only the join columns are analysed; rows inserted by this transaction count.
+        Returns whether the statistics were refreshed.
+        """
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT GREATEST(MIN(reltuples), 0) FROM pg_class WHERE relname IN %s AND relkind = 'r'",
+                ("credit_profile", "credit_rating"),
+            )
+        )
+        known = rows[0][0] or 0
+        if inserted <= known / 2:
+            return False
+        self.env.cr.execute(SQL("ANALYZE credit_profile (partner_id, company_id, rating_id)"))
+        self.env.cr.execute(SQL("ANALYZE credit_rating (id, partner_id)"))
+        return True
 
     @contextmanager
     def _without_jit(self):

@@ -271,6 +271,20 @@ class TestRating(PaymentBehaviourCommon):
         # re-ratings: the profiles exist
         self.assertEqual(queries(customers[2:4]), queries(customers[2:9]))
 
+    def test_run_in_several_batches(self):
+        customers = self.good + self.bad + self.unknown + self.env["res.partner"].create(
+            [{"name": f"Batch {index}", "is_company": True} for index in range(4)]
+        )
+        engine = self.env["credit.rating.engine"]
+        with patch.object(type(engine), "_batch_size", 2):
+            ratings = self.rate(customers, trigger="batch")
+        self.assertEqual(len(ratings), 7)
+        self.assertEqual(ratings.partner_id, customers)
+        for partner in customers:
+            self.assertEqual(self.profile_of(partner).rating_id, self.rating_of(ratings, partner))
+        self.assertEqual(self.rating_of(ratings, self.good).grade_code, "A")
+        self.assertEqual(self.rating_of(ratings, self.bad).grade_code, "D")
+
     # ------------------------------------------------------------------ entry points
 
     def test_on_demand_from_profile_and_partner(self):
@@ -319,6 +333,10 @@ class TestRating(PaymentBehaviourCommon):
         Run = self.env["credit.rating.run"].with_user(self.credit_manager)
         with self.assertRaises(UserError):
             Run.create({"target": "domain", "partner_domain": "[('id', '=', 0)]"}).action_run()
+        broken = Run.create({"target": "domain", "partner_domain": "[('id', '=',"})
+        self.assertEqual(broken.partner_count, 0)
+        with self.assertRaises(UserError):
+            broken.action_run()
         with self.assertRaises(UserError):
             Run.create(
                 {"target": "selection", "partner_ids": [Command.set(self.good.ids)], "date": self.days(1)}

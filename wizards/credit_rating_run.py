@@ -40,21 +40,40 @@ class CreditRatingRun(models.TransientModel):
     @api.depends("target", "partner_ids", "partner_domain")
     def _compute_partner_count(self):
         for wizard in self:
+            if wizard.target == "selection":
+                wizard.partner_count = len(wizard.partner_ids.commercial_partner_id)
+                continue
             try:
-                wizard.partner_count = len(wizard._partners())
-            except (ValueError, SyntaxError, UserError):
-                wizard.partner_count = 0
+                # one grouped query, however many customers match
+                [(count,)] = (
+                    self.env["res.partner"]
+                    .with_company(wizard.company_id)
+                    ._read_group(wizard._partner_domain(), [], ["commercial_partner_id:count_distinct"])
+                )
+            except (UserError, ValueError):  # a filter being typed
+                count = 0
+            wizard.partner_count = count
+
+    def _partner_domain(self):
+        try:
+            domain = literal_eval(self.partner_domain or "[]")
+        except (ValueError, SyntaxError) as error:
+            raise UserError(_("The customer filter is not valid: %(error)s", error=error)) from error
+        if not isinstance(domain, list):
+            raise UserError(_("The customer filter must be a list of conditions."))
+        return domain
 
     def _partners(self):
         """The commercial partners to rate."""
         self.ensure_one()
         if self.target == "selection":
             return self.partner_ids.commercial_partner_id
-        try:
-            domain = literal_eval(self.partner_domain or "[]")
-        except (ValueError, SyntaxError) as error:
-            raise UserError(_("The customer filter is not valid: %(error)s", error=error)) from error
-        return self.env["res.partner"].with_company(self.company_id).search(domain).commercial_partner_id
+        return (
+            self.env["res.partner"]
+            .with_company(self.company_id)
+            .search(self._partner_domain())
+            .commercial_partner_id
+        )
 
     def action_run(self):
         self.ensure_one()
