@@ -27,7 +27,6 @@ paid invoices) of the same customer, the usual shape of a long-standing customer
 
 import argparse
 import logging
-import os
 import shutil
 import statistics
 import sys
@@ -35,8 +34,7 @@ import tempfile
 import time
 from contextlib import closing
 
-ADDON_NAME = "sale_credit_control"
-ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench_common import ADDON_NAME, columns, copy_rows, drop_database, odoo_addons_path
 CUSTOMER_NAME = "Benchmark Customer"
 # Partial indexes the add-on creates for the exposure queries (credit.profile.init()).
 EXPOSURE_INDEXES = (
@@ -47,20 +45,6 @@ EXPOSURE_INDEXES = (
 # ------------------------------------------------------------
 # Odoo setup
 # ------------------------------------------------------------
-
-
-def odoo_addons_path(tmpdir):
-    """Odoo's own add-ons plus a folder holding a link named after the add-on."""
-    import odoo
-
-    link = os.path.join(tmpdir, ADDON_NAME)
-    os.symlink(ADDON_DIR, link)
-    odoo_dir = os.path.dirname(os.path.abspath(odoo.__file__))
-    paths = [tmpdir, os.path.join(odoo_dir, "addons")]
-    extra = os.path.normpath(os.path.join(odoo_dir, "..", "addons"))
-    if os.path.isdir(extra):
-        paths.append(extra)
-    return ",".join(paths)
 
 
 def configure_odoo(dbname, addons_path, install):
@@ -93,52 +77,10 @@ def load_registry(dbname, install):
     return registry
 
 
-def drop_database(dbname):
-    import odoo
-    from odoo.modules.registry import Registry
-    from odoo.tools import SQL
-
-    Registry.delete(dbname)
-    odoo.sql_db.close_db(dbname)
-    with closing(odoo.sql_db.db_connect("postgres").cursor()) as cr:
-        cr._cnx.autocommit = True
-        cr.execute(SQL("DROP DATABASE IF EXISTS %s", SQL.identifier(dbname)))
-    print(f"dropped {dbname}")
-
 
 # ------------------------------------------------------------
 # Seeding
 # ------------------------------------------------------------
-
-
-def columns(cr, table, without):
-    cr.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
-        (table,),
-    )
-    return [name for (name,) in cr.fetchall() if name not in without]
-
-
-def copy_rows(cr, table, template_id, count, overrides):
-    """``count`` copies of row ``template_id`` of ``table``; ``overrides``: column -> SQL
-    expression over the template row ``t`` and the copy number ``g``. Returns the new ids."""
-    from odoo.tools import SQL
-
-    cols = columns(cr, table, {"id", *overrides})
-    target = SQL(", ").join(SQL.identifier(c) for c in [*cols, *overrides])
-    source = SQL(", ").join([*(SQL.identifier("t", c) for c in cols), *(SQL(e) for e in overrides.values())])
-    cr.execute(
-        SQL(
-            "INSERT INTO %s (%s) SELECT %s FROM %s t, generate_series(1, %s) g WHERE t.id = %s RETURNING id",
-            SQL.identifier(table),
-            target,
-            source,
-            SQL.identifier(table),
-            count,
-            template_id,
-        )
-    )
-    return [row[0] for row in cr.fetchall()]
 
 
 def copy_children(cr, table, parent_column, template_parent_id, new_parent_ids, overrides=None):

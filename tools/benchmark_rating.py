@@ -26,14 +26,12 @@ Customers accumulate: the 10,000 include the 1,000 of the first size.
 
 import argparse
 import logging
-import os
 import tempfile
 import time
-from contextlib import closing
 from datetime import date, timedelta
 
-ADDON_NAME = "sale_credit_control"
-ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench_common import ADDON_NAME, columns, copy_rows, drop_database, odoo_addons_path
+
 INVOICES_PER_CUSTOMER = 4  # the last one stays open
 SCALED_COLUMNS = {
     "account_move": (
@@ -68,19 +66,6 @@ SCALED_COLUMNS = {
 # ------------------------------------------------------------
 
 
-def odoo_addons_path(tmpdir):
-    """Odoo's own add-ons plus a folder holding a link named after the add-on."""
-    import odoo
-
-    os.symlink(ADDON_DIR, os.path.join(tmpdir, ADDON_NAME))
-    odoo_dir = os.path.dirname(os.path.abspath(odoo.__file__))
-    paths = [tmpdir, os.path.join(odoo_dir, "addons")]
-    extra = os.path.normpath(os.path.join(odoo_dir, "..", "addons"))
-    if os.path.isdir(extra):
-        paths.append(extra)
-    return ",".join(paths)
-
-
 def start_odoo(dbname, install):
     """The registry of ``dbname``; with ``install``, the database is created and the add-on
     installed in it (without demo data)."""
@@ -108,59 +93,6 @@ def start_odoo(dbname, install):
     if install:
         print(f"installed {ADDON_NAME} in {dbname} in {time.perf_counter() - started:.0f} s", flush=True)
     return registry
-
-
-def drop_database(dbname):
-    import odoo
-    from odoo.modules.registry import Registry
-    from odoo.tools import SQL
-
-    Registry.delete(dbname)
-    odoo.sql_db.close_db(dbname)
-    with closing(odoo.sql_db.db_connect("postgres").cursor()) as cr:
-        cr._cnx.autocommit = True
-        cr.execute(SQL("DROP DATABASE IF EXISTS %s", SQL.identifier(dbname)))
-    print(f"dropped {dbname}")
-
-
-# ------------------------------------------------------------
-# Seeding
-# ------------------------------------------------------------
-
-
-def copy_rows(cr, table, template_id, count, overrides):
-    """``count`` copies of row ``template_id`` of ``table``; ``overrides``: column -> SQL
-    expression over the template row ``t`` and the copy number ``g``. Returns the new ids."""
-    from odoo.tools import SQL
-
-    kept = [column for column in columns(cr, table) if column not in ("id", *overrides)]
-    target = SQL(", ").join(SQL.identifier(column) for column in [*kept, *overrides])
-    values = SQL(", ").join(
-        [
-            *(SQL.identifier("t", column) for column in kept),
-            *(SQL(expression) for expression in overrides.values()),
-        ]
-    )
-    cr.execute(
-        SQL(
-            "INSERT INTO %s (%s) SELECT %s FROM %s t, generate_series(1, %s) g WHERE t.id = %s RETURNING id",
-            SQL.identifier(table),
-            target,
-            values,
-            SQL.identifier(table),
-            count,
-            template_id,
-        )
-    )
-    return [row[0] for row in cr.fetchall()]
-
-
-def columns(cr, table):
-    cr.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
-        (table,),
-    )
-    return [name for (name,) in cr.fetchall()]
 
 
 def insert_copies(cr, table, source, overrides):

@@ -1,0 +1,65 @@
+"""Helpers shared by the benchmark and evaluation scripts: expose the add-on to Odoo,
+drop a throwaway database, copy template rows in bulk."""
+
+import os
+from contextlib import closing
+
+ADDON_NAME = "sale_credit_control"
+ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def odoo_addons_path(tmpdir):
+    """Odoo's own add-ons plus a folder holding a link named after the add-on."""
+    import odoo
+
+    link = os.path.join(tmpdir, ADDON_NAME)
+    os.symlink(ADDON_DIR, link)
+    odoo_dir = os.path.dirname(os.path.abspath(odoo.__file__))
+    paths = [tmpdir, os.path.join(odoo_dir, "addons")]
+    extra = os.path.normpath(os.path.join(odoo_dir, "..", "addons"))
+    if os.path.isdir(extra):
+        paths.append(extra)
+    return ",".join(paths)
+
+
+def drop_database(dbname):
+    import odoo
+    from odoo.modules.registry import Registry
+    from odoo.tools import SQL
+
+    Registry.delete(dbname)
+    odoo.sql_db.close_db(dbname)
+    with closing(odoo.sql_db.db_connect("postgres").cursor()) as cr:
+        cr._cnx.autocommit = True
+        cr.execute(SQL("DROP DATABASE IF EXISTS %s", SQL.identifier(dbname)))
+    print(f"dropped {dbname}")
+
+
+def columns(cr, table, without=()):
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        (table,),
+    )
+    return [name for (name,) in cr.fetchall() if name not in without]
+
+
+def copy_rows(cr, table, template_id, count, overrides):
+    """``count`` copies of row ``template_id`` of ``table``; ``overrides``: column -> SQL
+    expression over the template row ``t`` and the copy number ``g``. Returns the new ids."""
+    from odoo.tools import SQL
+
+    cols = columns(cr, table, {"id", *overrides})
+    target = SQL(", ").join(SQL.identifier(c) for c in [*cols, *overrides])
+    source = SQL(", ").join([*(SQL.identifier("t", c) for c in cols), *(SQL(e) for e in overrides.values())])
+    cr.execute(
+        SQL(
+            "INSERT INTO %s (%s) SELECT %s FROM %s t, generate_series(1, %s) g WHERE t.id = %s RETURNING id",
+            SQL.identifier(table),
+            target,
+            source,
+            SQL.identifier(table),
+            count,
+            template_id,
+        )
+    )
+    return [row[0] for row in cr.fetchall()]
