@@ -63,3 +63,20 @@ def copy_rows(cr, table, template_id, count, overrides):
         )
     )
     return [row[0] for row in cr.fetchall()]
+
+
+def start_odoo_config(dbname, addons_path, install):
+    """Configure Odoo for a script run on ``dbname`` (no demo data, no crons, warnings only);
+    with ``install`` the add-on is installed when the registry loads."""
+    import logging
+
+    import odoo
+    from odoo.tools import config
+
+    args = [f"--addons-path={addons_path}", "-d", dbname, "--without-demo=all", "--log-level=warn",
+            "--max-cron-threads=0"]
+    if install:
+        args += ["-i", ADDON_NAME]
+    config.parse_config(args)
+    odoo.netsvc.init_logger()
+    logging.getLogger("odoo").setLevel(logging.WARNING)

@@ -26,7 +26,6 @@ paid invoices) of the same customer, the usual shape of a long-standing customer
 """
 
 import argparse
-import logging
 import shutil
 import statistics
 import sys
@@ -34,7 +33,7 @@ import tempfile
 import time
 from contextlib import closing
 
-from bench_common import ADDON_NAME, columns, copy_rows, drop_database, odoo_addons_path
+from bench_common import ADDON_NAME, columns, copy_rows, drop_database, odoo_addons_path, start_odoo_config
 CUSTOMER_NAME = "Benchmark Customer"
 # Partial indexes the add-on creates for the exposure queries (credit.profile.init()).
 EXPOSURE_INDEXES = (
@@ -45,25 +44,6 @@ EXPOSURE_INDEXES = (
 # ------------------------------------------------------------
 # Odoo setup
 # ------------------------------------------------------------
-
-
-def configure_odoo(dbname, addons_path, install):
-    import odoo
-    from odoo.tools import config
-
-    args = [
-        f"--addons-path={addons_path}",
-        "-d",
-        dbname,
-        "--without-demo=all",
-        "--log-level=warn",
-        "--max-cron-threads=0",
-    ]
-    if install:
-        args += ["-i", ADDON_NAME]
-    config.parse_config(args)
-    odoo.netsvc.init_logger()
-    logging.getLogger("odoo").setLevel(logging.WARNING)
 
 
 def load_registry(dbname, install):
@@ -433,7 +413,7 @@ def main():
     dbname = args.db or f"scc_bench_{int(time.time())}"
     tmpdir = tempfile.mkdtemp(prefix="scc-bench-addons.")
     install = dbname not in odoo.service.db.list_dbs(force=True)
-    configure_odoo(dbname, odoo_addons_path(tmpdir), install)
+    start_odoo_config(dbname, odoo_addons_path(tmpdir), install)
     created = False
     rows = []
     try:

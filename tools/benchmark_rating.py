@@ -25,12 +25,11 @@ Customers accumulate: the 10,000 include the 1,000 of the first size.
 """
 
 import argparse
-import logging
 import tempfile
 import time
 from datetime import date, timedelta
 
-from bench_common import ADDON_NAME, columns, copy_rows, drop_database, odoo_addons_path
+from bench_common import ADDON_NAME, columns, copy_rows, drop_database, odoo_addons_path, start_odoo_config
 
 INVOICES_PER_CUSTOMER = 4  # the last one stays open
 SCALED_COLUMNS = {
@@ -71,21 +70,8 @@ def start_odoo(dbname, install):
     installed in it (without demo data)."""
     import odoo
     from odoo.modules.registry import Registry
-    from odoo.tools import config
 
-    args = [
-        f"--addons-path={odoo_addons_path(tempfile.mkdtemp(prefix='scc-addons.'))}",
-        "-d",
-        dbname,
-        "--without-demo=all",
-        "--log-level=warn",
-        "--max-cron-threads=0",
-    ]
-    if install:
-        args += ["-i", ADDON_NAME]
-    config.parse_config(args)
-    odoo.netsvc.init_logger()
-    logging.getLogger("odoo").setLevel(logging.WARNING)
+    start_odoo_config(dbname, odoo_addons_path(tempfile.mkdtemp(prefix='scc-addons.')), install)
     if install:
         odoo.service.db._create_empty_database(dbname)
     started = time.perf_counter()
