@@ -9,7 +9,9 @@ class CreditBankReference(models.Model):
     _order = "partner_id, date desc, id desc"
     _check_company_auto = True
 
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, check_company=True
+    )
     company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
     bank_name = fields.Char(required=True)
     contact = fields.Char()

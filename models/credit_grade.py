@@ -14,12 +14,15 @@ class CreditGrade(models.Model):
 
     scorecard_id = fields.Many2one("credit.scorecard", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="scorecard_id.company_id", store=True)
+    currency_id = fields.Many2one(related="scorecard_id.currency_id")
     code = fields.Char(required=True, help="Grade code, e.g. AAA, BB or D.")
     name = fields.Char(translate=True)
     min_score = fields.Float(required=True, help="Lowest score (0-100) that earns this grade.")
     use_fixed_cap = fields.Boolean(string="Fixed Limit Cap")
     max_limit_fixed = fields.Float(
-        string="Maximum Limit", help="Absolute cap on the limit, in the company currency. 0: cash only."
+        string="Maximum Limit",
+        help="Absolute cap on the limit, in the scorecard's currency (converted into the rated company's "
+        "currency at the rating date). 0: cash only.",
     )
     revenue_share = fields.Float(string="Revenue Share (%)", help="Cap: this share of annual revenue. 0: no cap.")
     equity_share = fields.Float(string="Equity Share (%)", help="Cap: this share of equity. 0: no cap.")
@@ -50,20 +53,22 @@ class CreditGrade(models.Model):
         for grade in self:
             grade.display_name = f"{grade.code} - {grade.name}" if grade.name else grade.code
 
-    @api.constrains("use_fixed_cap", "max_limit_fixed")
+    @api.constrains("use_fixed_cap", "max_limit_fixed", "scorecard_id")
     def _check_fixed_cap(self):
         for grade in self:
             if grade.use_fixed_cap and grade.max_limit_fixed < 0:
                 raise ValidationError(self.env._("The maximum limit of grade %(grade)s cannot be negative.", grade=grade.code))
+        self.scorecard_id._check_money_currency()
 
-    def _to_policy(self):
-        """This grade as a policy-core :class:`Grade` (shares as fractions)."""
+    def _to_policy(self, rate=1.0):
+        """This grade as a policy-core :class:`Grade` (shares as fractions), its fixed cap
+        multiplied by ``rate`` (scorecard currency to the rated company's currency)."""
         self.ensure_one()
         director = self.env.ref("sale_credit_control.group_credit_director", raise_if_not_found=False)
         return Grade(
             code=self.code,
             min_score=self.min_score,
-            max_limit_fixed=self.max_limit_fixed if self.use_fixed_cap else None,
+            max_limit_fixed=self.max_limit_fixed * rate if self.use_fixed_cap else None,
             revenue_share=self.revenue_share / 100.0 if self.revenue_share else None,
             equity_share=self.equity_share / 100.0 if self.equity_share else None,
             payment_term_days=self.payment_term_days or None,

@@ -15,13 +15,17 @@ class CreditRating(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, readonly=True, check_company=True
+    )
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     date = fields.Date(required=True, index=True, readonly=True, help="Date the figures were taken as of.")
-    scorecard_id = fields.Many2one("credit.scorecard", readonly=True, ondelete="restrict")
+    scorecard_id = fields.Many2one("credit.scorecard", readonly=True, ondelete="restrict", check_company=True)
     score = fields.Float(readonly=True, digits=(5, 2))
-    grade_id = fields.Many2one("credit.grade", string="Grade Definition", readonly=True, ondelete="set null")
+    grade_id = fields.Many2one(
+        "credit.grade", string="Grade Definition", readonly=True, ondelete="set null", check_company=True
+    )
     grade_code = fields.Char(string="Grade", required=True, readonly=True, index=True)
     previous_grade_code = fields.Char(string="Previous Grade", readonly=True)
     trend = fields.Selection(

@@ -60,6 +60,63 @@ class CreditRatingEngine(models.AbstractModel):
             raise AccessError(_("Only credit managers can rate customers."))
 
     @api.model
+    def _check_rating_company(self, company):
+        """Refuse to rate in a company the calling user may not work in (superuser and cron excepted).
+
+        The ratings and profiles are written by raw SQL, which no record rule guards:
+        this is the company check they would otherwise get.
+        """
+        if not company:
+            raise UserError(_("Choose the company to rate customers in."))
+        if not self.env.su and company not in self.env.user.company_ids:
+            raise AccessError(
+                _(
+                    "You cannot rate customers in %(company)s: it is not one of your companies.",
+                    company=company.sudo().name,
+                )
+            )
+
+    @api.model
+    def _check_partners_company(self, partner_ids, company):
+        """Refuse partners that belong to another company than ``company`` (or one of its parents).
+
+        A customer of another company (``company_id`` set to a different company) is
+        never rated in ``company``: its rating would be written for a customer the
+        company does not share. One query, whatever the batch size.
+        """
+        strangers = self._partners_of_other_companies(partner_ids, company, limit=5)
+        if strangers:
+            raise UserError(
+                _(
+                    "These customers belong to another company and cannot be rated in %(company)s: "
+                    "%(partners)s.",
+                    company=company.sudo().name,
+                    partners=", ".join(
+                        f"{partner.display_name} ({partner.company_id.name})" for partner in strangers
+                    ),
+                )
+            )
+
+    @api.model
+    def _partners_of_other_companies(self, partner_ids, company, limit=None):
+        """The partners of ``partner_ids`` that belong to a company other than ``company`` or its
+        parents (as superuser): Odoo's own company rule for partners (``check_company``)."""
+        allowed = [int(parent) for parent in company.sudo().parent_path.split("/")[:-1]]
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("id", "in", list(partner_ids)),
+                    ("company_id", "!=", False),
+                    ("company_id", "not in", allowed),
+                ],
+                limit=limit,
+            )
+        )
+
+    @api.model
     def _rate_partners(self, partners, company, as_of=None, trigger="manual"):
         """Rate the commercial partners of ``partners`` in ``company`` as of ``as_of`` (default today).
 
@@ -68,15 +125,24 @@ class CreditRatingEngine(models.AbstractModel):
         for the payment behaviour, one each for the financial statements, bureau
         reports and current profiles, one INSERT of the ratings, one INSERT of the
         missing profiles (after one made by the ORM) and one UPDATE of the profiles.
-        Access: credit managers (the ratings themselves are written as superuser,
+        Access: credit managers, in one of their companies, for customers shared with
+        ``company`` or belonging to it (the ratings themselves are written as superuser,
         nobody may create or change them directly).
         """
         self._check_rating_rights()
+        self._check_rating_company(company)
+        all_partners = partners | partners.commercial_partner_id
+        self._check_partners_company(all_partners.ids, company)
         as_of = as_of or fields.Date.context_today(self)
         scorecard = self.env["credit.scorecard"].sudo()._for_company(company)
         if not scorecard:
             raise UserError(_("No credit scorecard applies to %(company)s.", company=company.name))
-        context = {"scorecard": scorecard, "card": scorecard._to_policy(), "table": scorecard._grade_table()}
+        # Money amounts of the scorecard (sales volume bands, fixed caps) in the company currency.
+        context = {
+            "scorecard": scorecard,
+            "card": scorecard._to_policy(company, as_of),
+            "table": scorecard._grade_table(company, as_of),
+        }
         context["grades"] = {grade.code: grade.id for grade in scorecard.grade_ids}
         partner_ids = sorted(set(partners.commercial_partner_id.ids))
         rating_ids = []
@@ -158,11 +224,14 @@ class CreditRatingEngine(models.AbstractModel):
     def _due_partner_ids(self, company, today, limit):
         """Commercial partners of ``company`` to rate: review due, or never rated though invoiced.
 
+        Customers belonging to another company are left out (see ``_check_partners_company``).
+
         Returns ``(ids, how many more are due)``; profiles without a review date
         and customers never rated come first, then the oldest review dates.
         """
         self.env["credit.profile"].flush_model(["partner_id", "company_id", "rating_id", "review_date"])
         self.env["account.move"].flush_model(["commercial_partner_id", "company_id", "move_type", "state"])
+        self.env["res.partner"].flush_model(["active", "company_id"])
         rows = self.env.execute_query(
             SQL(
                 """
@@ -187,10 +256,12 @@ class CreditRatingEngine(models.AbstractModel):
                   FROM candidates
                   JOIN res_partner partner ON partner.id = candidates.partner_id
                  WHERE partner.active
+                   AND (partner.company_id IS NULL OR partner.company_id IN %(allowed)s)
               ORDER BY candidates.never_rated DESC, candidates.review_date NULLS FIRST, candidates.partner_id
                 """,
                 company=company.id,
                 today=today,
+                allowed=tuple(int(parent) for parent in company.sudo().parent_path.split("/")[:-1]),
             )
         )
         ids = [row[0] for row in rows]

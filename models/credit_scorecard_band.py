@@ -11,6 +11,7 @@ class CreditScorecardBand(models.Model):
     _order = "factor_id, has_lower, lower, id"
 
     factor_id = fields.Many2one("credit.scorecard.factor", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="factor_id.company_id", store=True, index=True)
     has_lower = fields.Boolean(string="Has Lower Bound", default=True)
     lower = fields.Float(string="From", digits=(16, 4))
     has_upper = fields.Boolean(string="Has Upper Bound", default=True)
@@ -28,10 +29,16 @@ class CreditScorecardBand(models.Model):
             high = f"{band.upper:g}" if band.has_upper else "+∞"
             band.display_name = f"[{low}, {high}) → {band.points:g}"
 
-    def _to_policy(self):
+    @api.constrains("factor_id", "has_lower", "lower", "has_upper", "upper")
+    def _check_money_currency(self):
+        self.factor_id.scorecard_id._check_money_currency()
+
+    def _to_policy(self, rate=1.0):
+        """This band as a policy-core :class:`Band`, its bounds multiplied by ``rate``
+        (1.0 except for money factors of a scorecard in another currency than the company's)."""
         self.ensure_one()
         return Band(
-            self.lower if self.has_lower else None,
-            self.upper if self.has_upper else None,
+            self.lower * rate if self.has_lower else None,
+            self.upper * rate if self.has_upper else None,
             self.points,
         )

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from ..credit_policy.scoring import Factor
 
@@ -20,6 +20,9 @@ FACTOR_CODES = [
     ("bureau_score", "Credit Bureau Score"),
     ("country_risk", "Country Risk"),
 ]
+# The metrics that are money amounts (in the company currency): their bands are in the
+# scorecard's currency and are converted into the rated company's currency.
+MONEY_FACTOR_CODES = ("sales_volume",)
 
 
 class CreditScorecardFactor(models.Model):
@@ -28,6 +31,8 @@ class CreditScorecardFactor(models.Model):
     _order = "scorecard_id, sequence, id"
 
     scorecard_id = fields.Many2one("credit.scorecard", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="scorecard_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="scorecard_id.currency_id")
     sequence = fields.Integer(default=10)
     code = fields.Selection(FACTOR_CODES, string="Metric", required=True)
     weight = fields.Float(required=True, default=1.0)
@@ -47,11 +52,23 @@ class CreditScorecardFactor(models.Model):
         ("code_scorecard_uniq", "unique(scorecard_id, code)", "Each metric is scored once per scorecard."),
     ]
 
-    def _to_policy(self):
+    @api.constrains("code", "band_ids", "scorecard_id")
+    def _check_money_currency(self):
+        self.scorecard_id._check_money_currency()
+
+    def _is_money(self):
+        """Whether this factor's values (and so its band bounds) are money amounts."""
         self.ensure_one()
+        return self.code in MONEY_FACTOR_CODES
+
+    def _to_policy(self, rate=1.0):
+        """This factor as a policy-core :class:`Factor`; money bounds multiplied by ``rate``
+        (scorecard currency to the rated company's currency)."""
+        self.ensure_one()
+        rate = rate if self._is_money() else 1.0
         return Factor(
             code=self.code,
             weight=self.weight,
-            bands=[band._to_policy() for band in self.band_ids],
+            bands=[band._to_policy(rate) for band in self.band_ids],
             missing_points=self.missing_points if self.missing_mode == "points" else None,
         )

@@ -2,7 +2,7 @@ from datetime import datetime, time, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount, formatLang
 
 from ..credit_policy.grades import default_grade_table
 from ..credit_policy.warnings import (
@@ -32,6 +32,13 @@ class CreditWarningRule(models.Model):
 
     A rule without company applies to every company that checks credit; the daily
     cron evaluates each rule over all customers of a company at once.
+
+    Its minimum amount is money in the rule's currency (by default its company's):
+    evaluated for a company with another currency, it is converted into that
+    company's currency at the evaluation date, so a rule shared by a USD and a EUR
+    company means the same money in both. Days, percentages, points and factors
+    have no currency; a rule that applies to every company needs a currency only
+    when it has a minimum amount.
     """
 
     _name = "credit.warning.rule"
@@ -43,6 +50,14 @@ class CreditWarningRule(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     company_id = fields.Many2one("res.company", index=True, help="Empty: applies to every company.")
+    currency_id = fields.Many2one(
+        "res.currency",
+        compute="_compute_currency_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Currency of the minimum amount; converted into each company's currency at the evaluation date.",
+    )
     rule_type = fields.Selection(RULE_TYPES, string="Signal", required=True, default="overdue_new")
     severity = fields.Selection(SEVERITIES, required=True, default="medium")
     auto_hold = fields.Boolean(
@@ -70,7 +85,8 @@ class CreditWarningRule(models.Model):
     )
     threshold_amount = fields.Float(
         string="Minimum Amount",
-        help="In the company currency: smaller overdue amounts or order volumes raise no alert.",
+        help="In the rule's currency (converted into the company's at the evaluation date): smaller overdue "
+        "amounts or order volumes raise no alert.",
     )
     history_days = fields.Integer(
         string="History (days)",
@@ -94,8 +110,15 @@ class CreditWarningRule(models.Model):
     # COMPUTE
     # ------------------------------------------------------------
 
+    @api.depends("company_id")
+    def _compute_currency_id(self):
+        for rule in self:
+            rule.currency_id = rule.company_id.currency_id or rule.currency_id or self.env.company.currency_id
+
     @api.depends(
         "rule_type",
+        "currency_id",
+        "company_id",
         "threshold_days",
         "threshold_percent",
         "threshold_points",
@@ -112,7 +135,7 @@ class CreditWarningRule(models.Model):
                 "overdue_new": _(
                     "Overdue more than %(days)s days, above %(amount)s",
                     days=days,
-                    amount=rule.threshold_amount,
+                    amount=rule._format_threshold_amount(),
                 ),
                 "utilization": _("Exposure above %(percent)s%% of the limit", percent=rule.threshold_percent),
                 "downgrade": _(
@@ -139,9 +162,29 @@ class CreditWarningRule(models.Model):
         for rule in self:
             rule.alert_count = counts.get(rule, 0)
 
+    def _format_threshold_amount(self):
+        currency = self._amount_currency()
+        if currency:
+            return format_amount(self.env, self.threshold_amount, currency)
+        return formatLang(self.env, self.threshold_amount)
+
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
+
+    @api.constrains("company_id", "currency_id", "threshold_amount")
+    def _check_amount_currency(self):
+        for rule in self:
+            if rule.threshold_amount and not rule._amount_currency():
+                raise ValidationError(
+                    self.env._(
+                        "Rule %(rule)s applies to every company and has a minimum amount of %(amount)s: "
+                        "set its currency, or its company, so that each company converts the amount into "
+                        "its own currency.",
+                        rule=rule.name,
+                        amount=formatLang(self.env, rule.threshold_amount),
+                    )
+                )
 
     @api.constrains("rule_type", "threshold_days", "history_days", "threshold_factor")
     def _check_order_spike(self):
@@ -154,6 +197,23 @@ class CreditWarningRule(models.Model):
                         rule=rule.name,
                     )
                 )
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _amount_currency(self):
+        """The currency of the minimum amount (the rule's own, else its company's)."""
+        self.ensure_one()
+        return self.currency_id or self.company_id.currency_id
+
+    def _threshold_amount_in(self, company, date):
+        """The minimum amount in ``company``'s currency at ``date``."""
+        self.ensure_one()
+        currency = self._amount_currency()
+        if not self.threshold_amount or not currency or currency == company.currency_id:
+            return self.threshold_amount
+        return currency._convert(self.threshold_amount, company.currency_id, company, date)
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -203,13 +263,14 @@ class CreditWarningRule(models.Model):
     def _signals_overdue_new(self, company, today, cache):
         profiles, figures = self._company_exposure(company, today, cache)
         currency = company.currency_id
+        min_amount = self._threshold_amount_in(company, today)
         for profile in profiles:
             partner_figures = figures[profile.partner_id.id]
             signal = overdue_signal(
                 currency.round(partner_figures["overdue_amount"]),
                 partner_figures["overdue_days"],
                 self.threshold_days,
-                self.threshold_amount,
+                min_amount,
             )
             if signal:
                 yield profile.partner_id.id, None, signal
@@ -343,6 +404,7 @@ class CreditWarningRule(models.Model):
             )
         )
         currency = company.currency_id
+        min_amount = self._threshold_amount_in(company, today)
         for partner_id, recent, history, first_order in rows:
             history_days = min(self.history_days, max((recent_start - first_order).days, 0))
             signal = order_spike_signal(
@@ -351,7 +413,7 @@ class CreditWarningRule(models.Model):
                 history_days,
                 period,
                 self.threshold_factor,
-                self.threshold_amount,
+                min_amount,
             )
             if signal:
                 yield partner_id, None, signal

@@ -1,16 +1,27 @@
 from ast import literal_eval
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 
 
 class CreditRatingRun(models.TransientModel):
-    """Rate a batch of customers at once: a selection, or every customer matching a filter."""
+    """Rate a batch of customers at once: a selection, or every customer matching a filter.
+
+    Only in one of the user's active companies, and only customers shared with that
+    company or belonging to it.
+    """
 
     _name = "credit.rating.run"
     _description = "Rate Customers"
+    _check_company_auto = True
 
-    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        domain="[('id', 'in', allowed_company_ids)]",
+    )
     date = fields.Date(string="Rate As Of", required=True, default=fields.Date.context_today)
     target = fields.Selection(
         [("selection", "Selected Customers"), ("domain", "Customers Matching a Filter")],
@@ -18,7 +29,7 @@ class CreditRatingRun(models.TransientModel):
         required=True,
         default="domain",
     )
-    partner_ids = fields.Many2many("res.partner", string="Customers")
+    partner_ids = fields.Many2many("res.partner", string="Customers", check_company=True)
     partner_domain = fields.Char(string="Filter", default="[('customer_rank', '>', 0)]")
     partner_count = fields.Integer(compute="_compute_partner_count", string="Customers Found")
 
@@ -61,29 +72,50 @@ class CreditRatingRun(models.TransientModel):
             raise UserError(_("The customer filter is not valid: %(error)s", error=error)) from error
         if not isinstance(domain, list):
             raise UserError(_("The customer filter must be a list of conditions."))
-        return domain
+        # Customers of other companies are never rated in this one.
+        return expression.AND([domain, self.env["res.partner"]._check_company_domain(self.company_id)])
+
+    def _check_run_company(self):
+        """The company must be one of the user's active companies (the engine writes by raw SQL)."""
+        self.ensure_one()
+        if not self.env.su and self.company_id not in self.env.companies:
+            raise AccessError(
+                _(
+                    "You cannot rate customers in %(company)s: it is not one of your active companies.",
+                    company=self.company_id.sudo().name,
+                )
+            )
 
     def _partners(self):
-        """The commercial partners to rate."""
+        """The commercial partners to rate.
+
+        A filter skips the customers of other companies; a selection that holds one is
+        refused by the engine.
+        """
         self.ensure_one()
         if self.target == "selection":
             return self.partner_ids.commercial_partner_id
-        return (
+        partners = (
             self.env["res.partner"]
             .with_company(self.company_id)
             .search(self._partner_domain())
             .commercial_partner_id
         )
+        foreign = self.env["credit.rating.engine"]._partners_of_other_companies(partners.ids, self.company_id)
+        return partners - foreign
 
     def action_run(self):
         self.ensure_one()
         engine = self.env["credit.rating.engine"]
         engine._check_rating_rights()
+        self._check_run_company()
         if self.date > fields.Date.context_today(self):
             raise UserError(_("Customers cannot be rated as of a future date."))
         partners = self._partners()
         if not partners:
             raise UserError(_("No customer to rate: select customers or widen the filter."))
+        if self.target == "selection":
+            engine._check_partners_company(self.partner_ids.ids, self.company_id)
         ratings = engine._rate_partners(partners, self.company_id, as_of=self.date, trigger="batch")
         action = self.env["ir.actions.act_window"]._for_xml_id("sale_credit_control.credit_rating_action")
         action["domain"] = [("id", "in", ratings.ids)]
