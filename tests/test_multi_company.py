@@ -148,16 +148,22 @@ class TestCreditMultiCompany(CreditControlCommon):
         for user in (self.salesman, self.credit_manager, self.auditor):
             for model, record in records_b.items():
                 Model = self.env[model].with_user(user)
-                self.assertFalse(
-                    Model.search([("company_id", "=", self.company_b.id)]), f"{model} as {user.login}"
-                )
+                if user == self.salesman and model in ("credit.profile", "credit.limit.history"):
+                    # The credit file is not the salespeople's in any company (test_data_access).
+                    with self.assertRaises(AccessError, msg=f"{model} as {user.login}"):
+                        Model.search([("company_id", "=", self.company_b.id)])
+                else:
+                    self.assertFalse(
+                        Model.search([("company_id", "=", self.company_b.id)]), f"{model} as {user.login}"
+                    )
                 with self.assertRaises(AccessError, msg=f"{model} as {user.login}"):
                     Model.browse(record.id).read(["partner_id"])
-            # Their own company's profile stays visible.
-            profiles = (
-                self.env["credit.profile"].with_user(user).search([("partner_id", "=", self.customer.id)])
-            )
-            self.assertEqual(profiles, self.profile_a)
+            # Their own company's profile stays visible (to salespeople through the customer).
+            if user != self.salesman:
+                profiles = (
+                    self.env["credit.profile"].with_user(user).search([("partner_id", "=", self.customer.id)])
+                )
+                self.assertEqual(profiles, self.profile_a)
             partner = self.customer.with_user(user)
             self.assertEqual(partner.credit_profile_id, self.profile_a)
         # Company B's manager cannot decide on company A's affairs either.

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .common import CreditControlCommon
@@ -221,9 +222,11 @@ class TestPaymentBehaviour(PaymentBehaviourCommon):
         self.assertAlmostEqual(profile.behaviour_overdue_ratio, 1.0)
         self.assertAlmostEqual(profile.behaviour_sales_volume, 2000.0)
         self.assertEqual(profile.behaviour_first_invoice_date, self.days(-50))
-        # a salesman sees the same figures
+        # an auditor sees the same figures; salespeople do not read the credit file
         profile.invalidate_recordset()
-        self.assertAlmostEqual(profile.with_user(self.salesman).behaviour_late_share, 1.0)
+        self.assertAlmostEqual(profile.with_user(self.auditor).behaviour_late_share, 1.0)
+        with self.assertRaises(AccessError):
+            profile.with_user(self.salesman).read(["behaviour_late_share"])
         empty = self.profile_of(self.new_customer("Nothing Yet"))
         self.assertFalse(empty.behaviour_has_history)
         self.assertFalse(empty.behaviour_has_payments)

@@ -430,12 +430,16 @@ class TestRating(PaymentBehaviourCommon):
             )
         self.assertAlmostEqual(rating.score, 65.0)
 
-    def test_salesman_reads_ratings_but_cannot_rate_or_configure(self):
+    def test_salesman_neither_reads_ratings_nor_rates_or_configures(self):
         rating = self.rate(self.good)
+        # Ratings are the credit file: credit managers and auditors only (see test_data_access).
         as_salesman = self.env["credit.rating"].with_user(self.salesman)
-        self.assertEqual(as_salesman.search([("partner_id", "=", self.good.id)]), rating)
-        self.assertEqual(as_salesman.browse(rating.id).grade_code, "A")
-        self.assertEqual(self.profile_of(self.good).with_user(self.salesman).grade_code, "A")
+        with self.assertRaises(AccessError):
+            as_salesman.search([("partner_id", "=", self.good.id)])
+        with self.assertRaises(AccessError):
+            as_salesman.browse(rating.id).read(["grade_code"])
+        with self.assertRaises(AccessError):
+            self.good.with_user(self.salesman).read(["credit_grade_code"])
         with self.assertRaises(AccessError):
             self.profile_of(self.good).with_user(self.salesman).action_rate()
         with self.assertRaises(AccessError):

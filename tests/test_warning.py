@@ -417,9 +417,12 @@ class TestCreditWarning(CreditControlCommon):
         rule = self._rule("utilization", threshold_percent=80.0)
         self.create_invoice(self.customer, 900.0)
         alert = self._run(rule)
-        # Salespeople (credit users) and auditors read alerts and rules.
+        # Alerts are the credit file (downgrades, bureau scores, exposure): salespeople do not read them.
+        with self.assertRaises(AccessError):
+            alert.with_user(self.salesman).read(["message"])
+        self.assertEqual(alert.with_user(self.auditor).message, alert.message)
+        # Salespeople (credit users) and auditors read rules; neither changes alerts or rules.
         for user in (self.salesman, self.auditor):
-            self.assertEqual(alert.with_user(user).message, alert.message)
             self.assertEqual(rule.with_user(user).name, rule.name)
             for action in ("action_acknowledge", "action_resolve"):
                 with self.assertRaises(AccessError):
