@@ -4,7 +4,8 @@ from odoo import api, fields, models
 class CreditLimitHistory(models.Model):
     """One recorded change of a customer's credit settings: who, when, old, new, why.
 
-    Rows are written by the application (through ``_record``) and never edited.
+    Rows are written by the application (through ``_record``) and never edited. A row
+    without a customer is a company-wide setting (Odoo's default credit limit).
     """
 
     _name = "credit.limit.history"
@@ -12,10 +13,23 @@ class CreditLimitHistory(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        index=True,
+        readonly=True,
+        check_company=True,
+        help="Empty for a company-wide setting, such as the default credit limit.",
+    )
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     profile_id = fields.Many2one(
-        "credit.profile", string="Credit Profile", index=True, readonly=True, check_company=True
+        "credit.profile",
+        string="Credit Profile",
+        compute="_compute_profile_id",
+        store=True,
+        index=True,
+        readonly=True,
+        check_company=True,
     )
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
     user_id = fields.Many2one(
@@ -28,6 +42,7 @@ class CreditLimitHistory(models.Model):
             ("tolerance_percent", "Tolerance"),
             ("on_hold", "Credit Hold"),
             ("limit_valid_until", "Limit Valid Until"),
+            ("default_credit_limit", "Company Default Credit Limit"),
         ],
         string="Setting",
         required=True,
@@ -36,6 +51,14 @@ class CreditLimitHistory(models.Model):
     old_value = fields.Char(readonly=True)
     new_value = fields.Char(readonly=True)
     reason = fields.Text(readonly=True)
+
+    @api.depends("partner_id.credit_profile_ids", "company_id")
+    def _compute_profile_id(self):
+        # A change recorded before the customer had a profile (a limit given when the
+        # customer was created) joins the profile once it exists.
+        for row in self:
+            profiles = row.partner_id.credit_profile_ids.filtered(lambda p: p.company_id == row.company_id)
+            row.profile_id = profiles[:1]
 
     @api.model
     def _record(self, profile, field_name, old_value, new_value, reason):
@@ -50,6 +73,35 @@ class CreditLimitHistory(models.Model):
                 "field_name": field_name,
                 "old_value": self._as_text(old_value, field_type),
                 "new_value": self._as_text(new_value, field_type),
+                "reason": reason,
+            }
+        )
+
+    @api.model
+    def _record_partner(self, partner, company, field_name, old_value, new_value, reason):
+        """Append one change of ``partner``'s ``field_name`` in ``company`` (with or without a
+        credit profile yet)."""
+        field = partner._fields.get(field_name)
+        return self.sudo().create(
+            {
+                "partner_id": partner.id,
+                "company_id": company.id,
+                "field_name": field_name,
+                "old_value": self._as_text(old_value, field.type if field else None),
+                "new_value": self._as_text(new_value, field.type if field else None),
+                "reason": reason,
+            }
+        )
+
+    @api.model
+    def _record_company(self, company, field_name, old_value, new_value, reason):
+        """Append one change of a company-wide setting of ``company`` (no customer)."""
+        return self.sudo().create(
+            {
+                "company_id": company.id,
+                "field_name": field_name,
+                "old_value": self._as_text(old_value),
+                "new_value": self._as_text(new_value),
                 "reason": reason,
             }
         )

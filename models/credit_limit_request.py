@@ -14,10 +14,12 @@ from ..credit_policy.limit_request import (
     second_approval_reasons,
     temporary_limit_step,
 )
+from .res_partner import CREDIT_FILE_GROUPS  # the rating behind a request is the credit file
 
 _logger = logging.getLogger(__name__)
 
 ACTIVITY_TYPE = "sale_credit_control.mail_activity_type_credit_limit_request"
+
 OPEN_STATES = ("draft", "submitted", "first_approved")
 
 
@@ -30,6 +32,12 @@ class CreditLimitRequest(models.Model):
     the requester). Approval writes the limit through ``res.partner`` so that it
     lands in the limit history; a temporary limit is applied on its start date
     and reverted after its end date by a daily cron.
+
+    Temporary limits of one customer in one company never overlap (refused at
+    submission and approval): otherwise the second one would record the first
+    one's amount as the limit to revert to and make it permanent. A permanent
+    change while a temporary limit applies (approved request or direct edit)
+    takes effect at once and becomes the limit the temporary one reverts to.
     """
 
     _name = "credit.limit.request"
@@ -177,15 +185,23 @@ class CreditLimitRequest(models.Model):
         help="The customer's limit before this request was applied (0: no limit checked).",
     )
     rating_id = fields.Many2one(
-        "credit.rating", string="Rating", compute="_compute_figures", store=True, readonly=True, copy=False
+        "credit.rating",
+        string="Rating",
+        compute="_compute_figures",
+        store=True,
+        readonly=True,
+        copy=False,
+        check_company=True,
+        groups=CREDIT_FILE_GROUPS,
     )
-    grade_code = fields.Char(related="rating_id.grade_code", string="Grade")
+    grade_code = fields.Char(related="rating_id.grade_code", string="Grade", groups=CREDIT_FILE_GROUPS)
     recommended_limit = fields.Monetary(
         currency_field="company_currency_id",
         compute="_compute_figures",
         store=True,
         readonly=True,
         copy=False,
+        groups=CREDIT_FILE_GROUPS,
     )
     has_recommendation = fields.Boolean(compute="_compute_figures", store=True, readonly=True, copy=False)
     second_approval_threshold = fields.Monetary(
@@ -445,6 +461,7 @@ class CreditLimitRequest(models.Model):
                     date=format_date(self.env, self.date_to),
                 )
             )
+        self._check_no_overlap()
         # Decide on today's figures: grade, recommendation, threshold and exchange rate.
         self.sudo()._refresh_figures(today)
         user = self.env.user
@@ -544,6 +561,43 @@ class CreditLimitRequest(models.Model):
                     date=format_date(self.env, self.date_to),
                 )
             )
+        self._check_no_overlap()
+
+    def _check_no_overlap(self):
+        """A temporary limit may not overlap another approved temporary limit of the same
+        customer and company (the later one would revert to the earlier one's amount)."""
+        for request in self.filtered(lambda r: r.request_type == "temporary" and r.date_from and r.date_to):
+            other = self.sudo().search(
+                [
+                    ("id", "!=", request.id),
+                    ("partner_id", "=", request.partner_id.id),
+                    ("company_id", "=", request.company_id.id),
+                    ("request_type", "=", "temporary"),
+                    ("state", "=", "approved"),
+                    ("application_state", "!=", "ended"),
+                    ("date_from", "<=", request.date_to),
+                    ("date_to", ">=", request.date_from),
+                ],
+                order="date_from, id",
+                limit=1,
+            )
+            if other:
+                raise ValidationError(
+                    _(
+                        "The temporary limit %(request)s (%(start)s to %(end)s) overlaps the approved "
+                        "temporary limit %(other)s of %(partner)s (%(other_start)s to %(other_end)s, "
+                        "%(other_amount)s). Temporary limits of a customer cannot overlap: choose "
+                        "dates outside that period, or cancel %(other)s first if it has not started.",
+                        request=request.name,
+                        start=format_date(self.env, request.date_from),
+                        end=format_date(self.env, request.date_to),
+                        other=other.name,
+                        partner=request.partner_id.display_name,
+                        other_start=format_date(self.env, other.date_from),
+                        other_end=format_date(self.env, other.date_to),
+                        other_amount=other._format_company(other.amount_company),
+                    )
+                )
 
     def _is_credit_manager(self):
         return self.env.su or self.env.user.has_group("sale_credit_control.group_credit_manager")
@@ -600,9 +654,11 @@ class CreditLimitRequest(models.Model):
                 "applied_date": fields.Datetime.now(),
             }
         )
-        partner.with_context(credit_change_reason=self._change_reason()).write(
-            {"credit_limit": self.amount_company}
-        )
+        partner.with_context(
+            credit_change_reason=self._change_reason(), credit_limit_request_id=self.id
+        ).write({"credit_limit": self.amount_company})
+        if self.request_type == "permanent":
+            self._rebase_temporary_limits(self.partner_id, self.company_id)
         lines = [
             _(
                 "Credit limit of %(partner)s set from %(old)s to %(new)s.",
@@ -627,9 +683,21 @@ class CreditLimitRequest(models.Model):
         partner = self.partner_id.with_company(self.company_id).sudo()
         current = partner.credit_limit
         rounding = self.company_id.currency_id.rounding
-        if float_compare(current, self.applied_limit, precision_rounding=rounding) == 0:
+        still_applied = float_compare(current, self.applied_limit, precision_rounding=rounding) == 0
+        if float_compare(current, self.previous_limit, precision_rounding=rounding) == 0:
+            # Nothing to revert: e.g. a permanent limit set while this one applied
+            # (see _rebase_temporary_limits) is the limit to come back to.
+            line = _(
+                "The temporary limit ended on %(date)s: the credit limit stays at %(current)s, "
+                "the limit it reverts to.",
+                date=format_date(self.env, self.date_to),
+                current=self._format_limit(current),
+            )
+        elif still_applied:
             reason = _("Temporary limit ended (%(request)s)", request=self.name)
-            partner.with_context(credit_change_reason=reason).write({"credit_limit": self.previous_limit})
+            partner.with_context(credit_change_reason=reason, credit_limit_request_id=self.id).write(
+                {"credit_limit": self.previous_limit}
+            )
             line = _(
                 "The temporary limit ended on %(date)s: the credit limit is back from %(temporary)s "
                 "to %(old)s.",
@@ -648,6 +716,38 @@ class CreditLimitRequest(models.Model):
             )
         self.write({"application_state": "ended", "ended_date": fields.Datetime.now()})
         self._post([line])
+
+    @api.model
+    def _rebase_temporary_limits(self, partners, company):
+        """A permanent limit set while a temporary limit applies replaces it at once and is
+        the limit the temporary one reverts to when it ends (not the limit before it)."""
+        requests = self.sudo().search(
+            [
+                ("partner_id", "in", partners.commercial_partner_id.ids),
+                ("company_id", "=", company.id),
+                ("request_type", "=", "temporary"),
+                ("state", "=", "approved"),
+                ("application_state", "=", "applied"),
+            ]
+        )
+        for request in requests:
+            limit = request.partner_id.with_company(company).sudo().credit_limit
+            if not company.currency_id.compare_amounts(limit, request.previous_limit):
+                continue
+            before = request.previous_limit
+            request.write({"previous_limit": limit})
+            request._post(
+                [
+                    _(
+                        "The credit limit was set to %(new)s while this temporary limit applies: it is "
+                        "in force now, and the limit kept when this temporary limit ends on %(date)s "
+                        "(instead of %(old)s).",
+                        new=request._format_limit(limit),
+                        date=format_date(self.env, request.date_to),
+                        old=request._format_limit(before),
+                    )
+                ]
+            )
 
     @api.model
     def _cron_process_temporary_limits(self):

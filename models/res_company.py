@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import float_compare, formatLang
 
 from ..credit_policy.decision import CreditPolicy
 
@@ -58,6 +60,13 @@ class ResCompany(models.Model):
         string="Default Tolerance (%)",
         help="Share above the limit tolerated with a warning only, for customers without their own tolerance.",
     )
+    credit_max_tolerance = fields.Float(
+        string="Maximum Tolerance (%)",
+        default=10.0,
+        help="No customer's tolerance (nor the default one) may exceed this share above the limit: "
+        "a tolerance only warns, so it must not grant more credit than a limit request could "
+        "without its approvals. Between 0 and 100.",
+    )
     credit_manager_id = fields.Many2one(
         "res.users",
         string="Responsible Credit Manager",
@@ -96,6 +105,73 @@ class ResCompany(models.Model):
             "The second-approval threshold of limit requests cannot be negative.",
         ),
     ]
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("credit_max_tolerance", "credit_default_tolerance")
+    def _check_credit_tolerance(self):
+        for company in self:
+            maximum = company.credit_max_tolerance
+            if float_compare(maximum, 0.0, precision_digits=2) < 0 or float_compare(
+                maximum, 100.0, precision_digits=2
+            ) > 0:
+                raise ValidationError(
+                    _(
+                        "The maximum tolerance of %(company)s must be between 0%% and 100%%, "
+                        "not %(maximum)s%%.",
+                        company=company.name,
+                        maximum=company._credit_format_percent(maximum),
+                    )
+                )
+            if float_compare(company.credit_default_tolerance, maximum, precision_digits=2) > 0:
+                raise ValidationError(
+                    _(
+                        "The default tolerance of %(tolerance)s%% is above the maximum tolerance of "
+                        "%(maximum)s%% of %(company)s.",
+                        tolerance=company._credit_format_percent(company.credit_default_tolerance),
+                        maximum=company._credit_format_percent(maximum),
+                        company=company.name,
+                    )
+                )
+            above = (
+                self.env["credit.profile"]
+                .sudo()
+                .search(
+                    [("company_id", "=", company.id), ("tolerance_percent", ">", maximum + 0.005)],
+                    order="tolerance_percent desc",
+                    limit=5,
+                )
+            )
+            if above:
+                raise ValidationError(
+                    _(
+                        "The maximum tolerance of %(company)s cannot be %(maximum)s%%: these customers "
+                        "have a higher tolerance, lower it first: %(customers)s.",
+                        company=company.name,
+                        maximum=company._credit_format_percent(maximum),
+                        customers=", ".join(
+                            f"{profile.partner_id.display_name} "
+                            f"({company._credit_format_percent(profile.tolerance_percent)}%)"
+                            for profile in above
+                        ),
+                    )
+                )
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _credit_format_percent(self, value):
+        return formatLang(self.env, value, digits=2)
+
+    def _credit_format_amount(self, amount):
+        """An amount in the company currency as a limit: 0 reads "no limit checked"."""
+        self.ensure_one()
+        if not amount:
+            return _("0 (no limit checked)")
+        return formatLang(self.env, amount, currency_obj=self.currency_id)
 
     def _credit_policy(self):
         """The company's rule settings as a policy-core object."""

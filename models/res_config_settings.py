@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -16,10 +17,80 @@ class ResConfigSettings(models.TransientModel):
     credit_count_draft_invoices = fields.Boolean(
         related="company_id.credit_count_draft_invoices", readonly=False
     )
-    credit_default_tolerance = fields.Float(related="company_id.credit_default_tolerance", readonly=False)
+    # Not related fields: the default and the maximum tolerance are written together, so
+    # that raising (or lowering) both at once is checked on the final pair of values.
+    credit_default_tolerance = fields.Float(
+        string="Default Tolerance (%)",
+        compute="_compute_credit_tolerances",
+        inverse="_inverse_credit_tolerances",
+        readonly=False,
+        help="Share above the limit tolerated with a warning only, for customers without their "
+        "own tolerance.",
+    )
+    credit_max_tolerance = fields.Float(
+        string="Maximum Tolerance (%)",
+        compute="_compute_credit_tolerances",
+        inverse="_inverse_credit_tolerances",
+        readonly=False,
+        help="No customer's tolerance (nor the default one) may exceed this share above the limit. "
+        "Between 0 and 100.",
+    )
     credit_manager_id = fields.Many2one(related="company_id.credit_manager_id", readonly=False)
     credit_review_lead_days = fields.Integer(related="company_id.credit_review_lead_days", readonly=False)
     credit_allow_direct_limit_edit = fields.Boolean(related="company_id.credit_allow_direct_limit_edit", readonly=False)
     credit_limit_second_approval_threshold = fields.Monetary(
         related="company_id.credit_limit_second_approval_threshold", readonly=False
     )
+
+    @api.depends("company_id")
+    def _compute_credit_tolerances(self):
+        for setting in self:
+            setting.credit_default_tolerance = setting.company_id.credit_default_tolerance
+            setting.credit_max_tolerance = setting.company_id.credit_max_tolerance
+
+    def _inverse_credit_tolerances(self):
+        for setting in self:
+            company = setting.company_id
+            vals = {
+                name: setting[name]
+                for name in ("credit_default_tolerance", "credit_max_tolerance")
+                if round(setting[name], 2) != round(company[name], 2)
+            }
+            if vals:
+                company.write(vals)
+
+    def _inverse_account_default_credit_limit(self):
+        """Odoo's default credit limit is the limit of every customer without one of their
+        own: where credit control is on, only credit managers change it, and it is recorded."""
+        changes = []
+        partners = self.env["res.partner"]
+        for setting in self:
+            company = setting.company_id
+            if not company.credit_control_enabled:
+                continue
+            old_limit = partners.with_company(company)._credit_default_limit()
+            new_limit = setting.account_default_credit_limit or 0.0
+            if not company.currency_id.compare_amounts(old_limit, new_limit):
+                continue
+            if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
+                raise AccessError(
+                    _(
+                        "Only credit managers can change the default credit limit of %(company)s "
+                        "(from %(old)s to %(new)s): it is the limit of every customer without a limit "
+                        "of their own, and credit control is on in this company. An administrator "
+                        "gives this right in Settings > Users & Companies > Users: open the user and, "
+                        "in Access Rights under Sales, set Credit Control to Manager.",
+                        company=company.name,
+                        old=company._credit_format_amount(old_limit),
+                        new=company._credit_format_amount(new_limit),
+                    )
+                )
+            changes.append((company, old_limit, new_limit))
+        super()._inverse_account_default_credit_limit()
+        reason = self.env.context.get("credit_change_reason") or _(
+            "Default credit limit changed in the settings"
+        )
+        for company, old_limit, new_limit in changes:
+            self.env["credit.limit.history"]._record_company(
+                company, "default_credit_limit", old_limit, new_limit, reason
+            )

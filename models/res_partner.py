@@ -2,44 +2,98 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 
+# Who reads the credit data on a customer (the related fields are computed as superuser, so
+# `groups` is what keeps them from other users, portal users on their own company included):
+# - salespeople (credit users) see what they sell under: status, mode, hold flag, available credit;
+#   the reasons that block one of their orders are in that order's credit check message;
+# - credit managers and auditors see the credit file: hold reason, exposure breakdown, rating;
+# - administrators (who have full rights on credit profiles) see both.
+CREDIT_STATUS_GROUPS = (
+    "sale_credit_control.group_credit_user,sale_credit_control.group_credit_auditor,base.group_system"
+)
+CREDIT_FILE_GROUPS = (
+    "sale_credit_control.group_credit_manager,sale_credit_control.group_credit_auditor,base.group_system"
+)
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    credit_profile_ids = fields.One2many("credit.profile", "partner_id", string="Credit Profiles")
+    credit_profile_ids = fields.One2many(
+        "credit.profile", "partner_id", string="Credit Profiles", groups=CREDIT_FILE_GROUPS
+    )
     credit_profile_id = fields.Many2one(
         "credit.profile",
         compute="_compute_credit_profile_id",
         search="_search_credit_profile_id",
+        compute_sudo=True,
         string="Credit Profile",
+        groups=CREDIT_STATUS_GROUPS,
         help="Credit profile of the commercial partner in the current company.",
     )
-    credit_mode = fields.Selection(related="credit_profile_id.mode", string="Credit Mode")
-    credit_on_hold = fields.Boolean(related="credit_profile_id.on_hold", string="On Credit Hold")
-    credit_hold_reason = fields.Text(related="credit_profile_id.hold_reason")
-    credit_state = fields.Selection(related="credit_profile_id.credit_state", string="Credit Status")
-    credit_exposure = fields.Monetary(related="credit_profile_id.exposure_amount", string="Credit Exposure")
-    credit_available = fields.Monetary(related="credit_profile_id.available_amount", string="Available Credit")
-    credit_utilization = fields.Float(related="credit_profile_id.utilization", string="Credit Utilization (%)")
-    credit_overdue_amount = fields.Monetary(related="credit_profile_id.overdue_amount", string="Overdue Amount")
-    credit_overdue_days = fields.Integer(related="credit_profile_id.overdue_days", string="Oldest Days Overdue")
+    credit_mode = fields.Selection(
+        related="credit_profile_id.mode", string="Credit Mode", groups=CREDIT_STATUS_GROUPS
+    )
+    credit_on_hold = fields.Boolean(
+        related="credit_profile_id.on_hold", string="On Credit Hold", groups=CREDIT_STATUS_GROUPS
+    )
+    credit_hold_reason = fields.Text(related="credit_profile_id.hold_reason", groups=CREDIT_FILE_GROUPS)
+    credit_state = fields.Selection(
+        related="credit_profile_id.credit_state", string="Credit Status", groups=CREDIT_STATUS_GROUPS
+    )
+    credit_exposure = fields.Monetary(
+        related="credit_profile_id.exposure_amount", string="Credit Exposure", groups=CREDIT_FILE_GROUPS
+    )
+    credit_available = fields.Monetary(
+        related="credit_profile_id.available_amount", string="Available Credit", groups=CREDIT_STATUS_GROUPS
+    )
+    credit_utilization = fields.Float(
+        related="credit_profile_id.utilization", string="Credit Utilization (%)", groups=CREDIT_FILE_GROUPS
+    )
+    credit_overdue_amount = fields.Monetary(
+        related="credit_profile_id.overdue_amount", string="Overdue Amount", groups=CREDIT_FILE_GROUPS
+    )
+    credit_overdue_days = fields.Integer(
+        related="credit_profile_id.overdue_days", string="Oldest Days Overdue", groups=CREDIT_FILE_GROUPS
+    )
     credit_receivable_amount = fields.Monetary(
-        related="credit_profile_id.receivable_amount", string="Open Receivables (Today's Rate)"
+        related="credit_profile_id.receivable_amount",
+        string="Open Receivables (Today's Rate)",
+        groups=CREDIT_FILE_GROUPS,
     )
     credit_uninvoiced_order_amount = fields.Monetary(
-        related="credit_profile_id.uninvoiced_order_amount", string="Confirmed Uninvoiced Orders"
+        related="credit_profile_id.uninvoiced_order_amount",
+        string="Confirmed Uninvoiced Orders",
+        groups=CREDIT_FILE_GROUPS,
     )
     credit_draft_invoice_amount = fields.Monetary(
-        related="credit_profile_id.draft_invoice_amount", string="Draft Invoices (Credit)"
+        related="credit_profile_id.draft_invoice_amount",
+        string="Draft Invoices (Credit)",
+        groups=CREDIT_FILE_GROUPS,
     )
-    credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
-    credit_grade_code = fields.Char(related="credit_profile_id.grade_code", string="Credit Grade")
-    credit_score = fields.Float(related="credit_profile_id.score", string="Credit Score")
-    credit_rating_trend = fields.Selection(related="credit_profile_id.rating_trend", string="Credit Rating Trend")
-    credit_rating_date = fields.Date(related="credit_profile_id.rating_date", string="Rated On")
+    credit_approval_count = fields.Integer(
+        compute="_compute_credit_approval_count", groups=CREDIT_STATUS_GROUPS
+    )
+    credit_grade_code = fields.Char(
+        related="credit_profile_id.grade_code", string="Credit Grade", groups=CREDIT_FILE_GROUPS
+    )
+    credit_score = fields.Float(
+        related="credit_profile_id.score", string="Credit Score", groups=CREDIT_FILE_GROUPS
+    )
+    credit_rating_trend = fields.Selection(
+        related="credit_profile_id.rating_trend", string="Credit Rating Trend", groups=CREDIT_FILE_GROUPS
+    )
+    credit_rating_date = fields.Date(
+        related="credit_profile_id.rating_date", string="Rated On", groups=CREDIT_FILE_GROUPS
+    )
     credit_recommended_limit = fields.Monetary(
-        related="credit_profile_id.recommended_limit", string="Recommended Credit Limit"
+        related="credit_profile_id.recommended_limit",
+        string="Recommended Credit Limit",
+        groups=CREDIT_FILE_GROUPS,
     )
-    credit_review_date = fields.Date(related="credit_profile_id.review_date", string="Next Credit Review")
+    credit_review_date = fields.Date(
+        related="credit_profile_id.review_date", string="Next Credit Review", groups=CREDIT_FILE_GROUPS
+    )
 
     @api.depends_context("company")
     @api.depends("commercial_partner_id")
@@ -55,6 +109,37 @@ class ResPartner(models.Model):
     def _search_credit_profile_id(self, operator, value):
         return [("commercial_partner_id.credit_profile_ids", operator, value)]
 
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        self._credit_check_search_access(domain)
+        return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    @api.model
+    def _credit_check_search_access(self, domain):
+        """Refuse a domain on a credit field the user may not read.
+
+        Related fields are searched as superuser and Odoo checks ``groups`` in domains on
+        stored fields only: without this, ``search_count`` with a condition on the score or
+        the hold reason would reveal what ``groups`` hides. Paths through other partners
+        (``child_ids.credit_score``) come back here through the comodel's ``_search``.
+        """
+        if self.env.su:
+            return
+        names = {
+            leaf[0].split(".", 1)[0]
+            for leaf in domain
+            if isinstance(leaf, (list, tuple)) and leaf and isinstance(leaf[0], str)
+        }
+        restricted = [
+            name
+            for name in names
+            if name in self._fields
+            and self._fields[name]._module == "sale_credit_control"
+            and self._fields[name].groups
+        ]
+        if restricted:
+            self.check_field_access_rights("read", restricted)
+
     @api.depends_context("company")
     def _compute_credit_approval_count(self):
         counts = dict(
@@ -67,20 +152,63 @@ class ResPartner(models.Model):
         for partner in self:
             partner.credit_approval_count = counts.get(partner.commercial_partner_id, 0)
 
-    def write(self, vals):
-        if "credit_limit" not in vals:
-            return super().write(vals)
-        if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
-            raise AccessError(_("Only credit managers can change credit limits."))
-        if not self.env.su and not self.env.company.credit_allow_direct_limit_edit:
-            raise UserError(
-                _(
-                    "%(company)s does not allow editing credit limits directly: use a limit request "
-                    "(Request Limit Change on the credit profile) to change the limit of %(partners)s.",
-                    company=self.env.company.name,
-                    partners=", ".join(self.commercial_partner_id.mapped("display_name")),
-                )
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        company = self.env.company
+        if not company.credit_control_enabled:
+            # Credit control off: Odoo's own rules for credit limits, nothing added.
+            return super().create(vals_list)
+        # A limit given at creation (in the values, the context's default or a personal
+        # default) is a limit change like any other: guarded and recorded. Contacts and
+        # addresses are left alone: Odoo replaces their limit by their company's.
+        fallback = self._credit_default_limit()
+        defaults = None
+        vals_list = [dict(vals) for vals in vals_list]
+        limits = []
+        for vals in vals_list:
+            if "credit_limit" not in vals:
+                if defaults is None:
+                    defaults = self.default_get(["credit_limit"])
+                if "credit_limit" in defaults:
+                    vals["credit_limit"] = defaults["credit_limit"]
+            limit = None
+            if "credit_limit" in vals and (vals.get("is_company") or not vals.get("parent_id")):
+                value = self._fields["credit_limit"].convert_to_cache(vals["credit_limit"], self)
+                if company.currency_id.compare_amounts(value, fallback):
+                    limit = value
+                    del vals["credit_limit"]
+            limits.append(limit)
+        if all(limit is None for limit in limits):
+            return super().create(vals_list)
+        names = [vals.get("name") or "" for vals, limit in zip(vals_list, limits) if limit is not None]
+        self._credit_check_limit_rights(", ".join(names))
+        # Created without their limit (the ORM would also apply a default limit then: it is
+        # replaced at once), then the limit is written as superuser, as in ``write``.
+        partners = super().create(vals_list)
+        old_limits = {}
+        for partner, limit in zip(partners.sudo(), limits):
+            if limit is None or partner != partner.commercial_partner_id:
+                continue
+            old_limits[partner] = fallback
+            super(ResPartner, partner).write({"credit_limit": limit})
+        if old_limits:
+            created = partners.sudo().browse([partner.id for partner in old_limits])
+            reason = self.env.context.get("credit_change_reason") or _("Set when the customer was created")
+            created.with_context(credit_change_reason=reason)._credit_record_limit_changes(
+                old_limits, create_profile=False
             )
+        return partners
+
+    def write(self, vals):
+        if "credit_limit" not in vals or not self.env.company.credit_control_enabled:
+            # Credit control off in the company the limit is written in (the limit is
+            # company-dependent): Odoo's own rules apply, exactly as without this add-on.
+            return super().write(vals)
+        self._credit_check_limit_rights()
         # Setting limits is the credit manager's right, whether or not they may edit
         # contacts or see accounting fields: only the limit itself is written as superuser.
         partners = self.sudo()
@@ -95,17 +223,79 @@ class ResPartner(models.Model):
         if changed:
             # The limit is per company: re-evaluate the held quotations in the company it changed in.
             self.env["sale.order"]._credit_reevaluate_partners(changed, self.env.company)
+            if not self.env.context.get("credit_limit_request_id"):
+                # A direct edit while a temporary limit applies is the new permanent limit:
+                # the temporary limit reverts to it, not to the limit before it.
+                self.env["credit.limit.request"]._rebase_temporary_limits(changed, self.env.company)
         return result
 
-    def _credit_record_limit_changes(self, old_limits):
-        """Record limit changes (in the current company) in the credit history and chatter."""
+    # ------------------------------------------------------------
+    # PRIVATE: credit limits
+    # ------------------------------------------------------------
+
+    @api.model
+    def _credit_default_limit(self):
+        """The limit of a customer without one of its own in the current company (Odoo's
+        company default credit limit, an ``ir.default``; 0 without one)."""
+        return self._fields["credit_limit"].get_company_dependent_fallback(self) or 0.0
+
+    def _credit_check_limit_rights(self, partner_names=None):
+        """Raise unless the current user may set credit limits directly in the current
+        company (where credit control is on): credit managers only, and only where the
+        company allows direct edits. ``partner_names``: the customers named in the error
+        (default: the commercial partners of ``self``)."""
+        if self.env.su:
+            return
+        company = self.env.company
+        if partner_names is None:
+            partner_names = ", ".join(self.commercial_partner_id.mapped("display_name"))
+        if not self.env.user.has_group("sale_credit_control.group_credit_manager"):
+            raise AccessError(
+                _(
+                    "Only credit managers can change credit limits in %(company)s, where credit "
+                    "control is on (limit of %(partners)s). An administrator gives this right in "
+                    "Settings > Users & Companies > Users: open the user and, in Access Rights "
+                    "under Sales, set Credit Control to Manager.",
+                    company=company.name,
+                    partners=partner_names,
+                )
+            )
+        if not company.credit_allow_direct_limit_edit:
+            raise UserError(
+                _(
+                    "%(company)s does not allow editing credit limits directly: use a limit request "
+                    "(Request Limit Change on the credit profile) to change the limit of %(partners)s.",
+                    company=company.name,
+                    partners=partner_names,
+                )
+            )
+
+    def _credit_record_limit_changes(self, old_limits, create_profile=True):
+        """Record limit changes (in the current company) in the credit history and chatter.
+
+        ``create_profile=False`` (customers being created): no credit profile is created
+        for the change; the history row joins the profile when there is one.
+        """
         reason = self.env.context.get("credit_change_reason") or _("Edited on the customer")
         history = self.env["credit.limit.history"]
+        company = self.env.company
         for partner, old_limit in old_limits.items():
             # Contacts receive the limit by Odoo's commercial-field sync: record it once.
             if partner != partner.commercial_partner_id or partner.credit_limit == old_limit:
                 continue
-            profile = self.env["credit.profile"]._get_or_create(partner, self.env.company)
+            if create_profile:
+                profile = self.env["credit.profile"]._get_or_create(partner, company)
+            else:
+                profile = (
+                    self.env["credit.profile"]
+                    .sudo()
+                    .search([("partner_id", "=", partner.id), ("company_id", "=", company.id)], limit=1)
+                )
+            if not profile:
+                history._record_partner(
+                    partner, company, "credit_limit", old_limit, partner.credit_limit, reason
+                )
+                continue
             history._record(profile, "credit_limit", old_limit, partner.credit_limit, reason)
             profile.message_post(
                 body=_(
