@@ -9,7 +9,7 @@
     "maintainers": ["sale-credit-control"],
     "website": "https://example.com/sale_credit_control",
     "development_status": "Alpha",
-    "depends": ["sale", "account"],
+    "depends": ["sale_management", "account"],
     "external_dependencies": {"python": ["python-dateutil", "xlsxwriter"]},
     "data": [
         "security/credit_control_groups.xml",
@@ -47,6 +47,11 @@
         "views/res_config_settings_views.xml",
         "views/credit_control_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "sale_credit_control/static/src/**/*",
+        ],
+    },
     "demo": [
         "demo/credit_control_demo.xml",
     ],

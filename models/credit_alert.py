@@ -8,6 +8,8 @@ from ..credit_policy.warnings import alert_key, needs_alert
 from .credit_warning_rule import RULE_TYPES, SEVERITIES
 
 OPEN_STATES = ("new", "acknowledged")
+# Raised by the confirmation hooks, not by a rule: Odoo grew a confirmed order the check blocks.
+ORDER_AMENDED = "order_amended"
 ACTIVITY_TYPE = "sale_credit_control.mail_activity_type_credit_alert"
 
 
@@ -27,13 +29,26 @@ class CreditAlert(models.Model):
 
     name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: _("New"))
     rule_id = fields.Many2one(
-        "credit.warning.rule", string="Rule", readonly=True, index=True, ondelete="set null"
+        "credit.warning.rule",
+        string="Rule",
+        readonly=True,
+        index=True,
+        ondelete="set null",
+        check_company=True,
     )
-    alert_type = fields.Selection(RULE_TYPES, string="Signal", required=True, readonly=True, index=True)
+    alert_type = fields.Selection(
+        RULE_TYPES + [(ORDER_AMENDED, "Order Amended by Odoo")],
+        string="Signal",
+        required=True,
+        readonly=True,
+        index=True,
+    )
     severity = fields.Selection(
         SEVERITIES, required=True, readonly=True, index=True, group_expand="_group_expand_severity"
     )
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, readonly=True, index=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, readonly=True, index=True, check_company=True
+    )
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     profile_id = fields.Many2one(
@@ -44,7 +59,9 @@ class CreditAlert(models.Model):
         check_company=True,
         ondelete="cascade",
     )
-    user_id = fields.Many2one("res.users", string="Responsible", readonly=True, tracking=True)
+    user_id = fields.Many2one(
+        "res.users", string="Responsible", readonly=True, tracking=True, check_company=True
+    )
     figures = fields.Json(readonly=True, help="The figures that crossed the rule's threshold.")
     message = fields.Text(readonly=True)
     state = fields.Selection(
@@ -152,6 +169,12 @@ class CreditAlert(models.Model):
             (alert_key(rule.id, partner_id, rule.rule_type, event), rule, partner_id, figures)
             for rule, partner_id, event, figures in signals
         ]
+        if keyed:
+            # Customers of another company get no alert here (their figures do not belong to it).
+            foreign = self.env["credit.rating.engine"]._partners_of_other_companies(
+                {partner_id for _key, _rule, partner_id, _figures in keyed}, company
+            )
+            keyed = [item for item in keyed if item[2] not in foreign.ids]
         if not keyed:
             return self.browse()
         existing = self.sudo().search_read(
@@ -179,7 +202,7 @@ class CreditAlert(models.Model):
                     "partner_id": partner_id,
                     "company_id": company.id,
                     "profile_id": profile.id,
-                    "user_id": profile._credit_responsible_user().id,
+                    "user_id": self._responsible_in(profile, company).id,
                     "figures": _jsonable(figures),
                     "message": self._render_message(profile, rule.rule_type, figures),
                     "dedup_key": key,
@@ -189,6 +212,42 @@ class CreditAlert(models.Model):
         alerts._schedule_activities()
         alerts._apply_auto_hold()
         return alerts
+
+    @api.model
+    def _responsible_in(self, profile, company):
+        """The profile's responsible user if they work in ``company``, else the first credit
+        manager who does (an alert is assigned to someone who can open it)."""
+        user = profile._credit_responsible_user()
+        if not user or company in user.company_ids:
+            return user
+        members = self.env.ref("sale_credit_control.group_credit_manager").sudo().users
+        return members.filtered(
+            lambda member: company in member.company_ids and not member.share and member.active
+        ).sorted("id")[:1]
+
+    @api.model
+    def _raise_order_amended_alert(self, profile, order, message):
+        """Alert the customer's credit manager that Odoo itself (a re-invoiced cost, a delivery
+        charge) grew ``order`` although the credit check blocks it."""
+        key = f"{ORDER_AMENDED}:{order.id}:{order.amount_total}"
+        existing = self.sudo().search([("dedup_key", "=", key), ("state", "in", OPEN_STATES)], limit=1)
+        if existing:
+            return existing
+        alert = self.sudo().with_context(mail_create_nolog=True).create(
+            {
+                "alert_type": ORDER_AMENDED,
+                "severity": "high",
+                "partner_id": profile.partner_id.id,
+                "company_id": profile.company_id.id,
+                "profile_id": profile.id,
+                "user_id": self._responsible_in(profile, profile.company_id).id,
+                "figures": {"order_id": order.id, "amount_total": order.amount_total},
+                "message": message,
+                "dedup_key": key,
+            }
+        )
+        alert._schedule_activities()
+        return alert
 
     @api.model
     def _render_message(self, profile, rule_type, figures):

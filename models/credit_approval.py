@@ -4,12 +4,41 @@ from odoo.exceptions import AccessError, UserError
 from ..credit_policy.decision import approval_covers
 
 
+# What a requester gives; the rest of a request is the system's.
+REQUEST_FIELDS = frozenset(("order_id", "request_reason"))
+# What the approver decides on a pending request.
+DECIDED_FIELDS = frozenset(("approved_amount", "valid_until", "decision_reason"))
+# Set by the system and the decision methods only.
+PROTECTED_FIELDS = frozenset(
+    (
+        "name",
+        "order_id",
+        "partner_id",
+        "company_id",
+        "order_currency_id",
+        "state",
+        "requested_by_id",
+        "request_date",
+        "request_reason",
+        "approver_id",
+        "decision_date",
+        "snapshot_order_amount",
+        "snapshot_limit",
+        "snapshot_exposure_before",
+        "snapshot_exposure_after",
+        "snapshot_reasons",
+        "blocking_codes",
+    )
+)
+
+
 class CreditApproval(models.Model):
     """A request to let one order through a blocking credit check, and its decision.
 
     It keeps a snapshot of the figures it was requested on. Once approved it
-    covers its order while the order total stays within ``approved_amount``
-    (order currency) and until ``valid_until``.
+    covers its order (for the customer, company and currency it was requested
+    for) while the order total stays within ``approved_amount`` (order
+    currency), until ``valid_until``, and while no new reason blocks it.
     """
 
     _name = "credit.approval"
@@ -22,10 +51,18 @@ class CreditApproval(models.Model):
     order_id = fields.Many2one(
         "sale.order", string="Order", required=True, index=True, readonly=True, ondelete="cascade", check_company=True
     )
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, readonly=True, check_company=True
+    )
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
-    order_currency_id = fields.Many2one(related="order_id.currency_id", string="Order Currency")
+    order_currency_id = fields.Many2one(
+        "res.currency",
+        string="Order Currency",
+        required=True,
+        readonly=True,
+        help="Currency of the order when the approval was requested: the approved amount is in it.",
+    )
     state = fields.Selection(
         [("pending", "Pending"), ("approved", "Approved"), ("rejected", "Rejected"), ("cancelled", "Cancelled")],
         default="pending",
@@ -45,10 +82,11 @@ class CreditApproval(models.Model):
     approved_amount = fields.Monetary(
         currency_field="order_currency_id",
         tracking=True,
-        help="The approval covers the order while its total stays within this amount.",
+        help="The approval covers the order while its total stays within this amount. "
+        "Proposed: the order total at request time; the approver may change it.",
     )
     valid_until = fields.Date(tracking=True, help="The approval no longer covers the order after this date.")
-    # Snapshot of what the request was made on (company currency).
+    # Snapshot of what the request was made on, taken by the system at request time.
     snapshot_order_amount = fields.Monetary(currency_field="order_currency_id", readonly=True, string="Order Total")
     snapshot_limit = fields.Monetary(currency_field="company_currency_id", readonly=True, string="Credit Limit")
     snapshot_exposure_before = fields.Monetary(
@@ -58,25 +96,64 @@ class CreditApproval(models.Model):
         currency_field="company_currency_id", readonly=True, string="Exposure After Order"
     )
     snapshot_reasons = fields.Text(readonly=True, string="Blocking Reasons")
+    blocking_codes = fields.Char(
+        readonly=True,
+        help="Codes of the rules that blocked the order at request time: a rule blocking "
+        "it for another reason later needs a new decision.",
+    )
     is_covering = fields.Boolean(compute="_compute_is_covering", string="Covers the Order")
+    can_decide = fields.Boolean(
+        compute="_compute_can_decide", help="The current user may approve or reject this request."
+    )
 
     # ------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------
 
-    @api.depends("state", "approved_amount", "valid_until", "order_id.amount_total")
+    @api.depends(
+        "state", "approved_amount", "valid_until", "partner_id", "company_id", "order_currency_id",
+        "order_id.amount_total", "order_id.partner_invoice_id", "order_id.currency_id",
+    )
     def _compute_is_covering(self):
         today = fields.Date.context_today(self)
         for approval in self:
             approval.is_covering = approval._covers(approval.order_id, today)
 
-    def _covers(self, order, check_date):
+    @api.depends_context("uid")
+    @api.depends("state", "requested_by_id")
+    def _compute_can_decide(self):
+        is_manager = self.env.user.has_group("sale_credit_control.group_credit_manager")
+        for approval in self:
+            approval.can_decide = (
+                is_manager and approval.state == "pending" and approval.requested_by_id != self.env.user
+            )
+
+    def _covers(self, order, check_date, decision=None):
+        """Whether this approval lets ``order`` through on ``check_date``.
+
+        It covers only what it was granted for: the same order, customer, company and
+        currency, an order total within the approved amount, until its date, and (given
+        the ``decision`` of a new check) no blocking reason that was not there when it
+        was requested.
+        """
         self.ensure_one()
+        if not (self.state == "approved" and self._is_bound_to(order)):
+            return False
+        if decision and not {r.code for r in decision.blocking_reasons} <= set(self._blocking_code_list()):
+            return False
+        total = order._credit_recomputed_total()
+        return approval_covers(self.approved_amount, self.valid_until, total, check_date)
+
+    def _is_bound_to(self, order):
         return (
-            self.state == "approved"
-            and self.order_id == order
-            and approval_covers(self.approved_amount, self.valid_until, order.amount_total, check_date)
+            self.order_id == order
+            and self.partner_id == order._credit_customer()
+            and self.company_id == order.company_id
+            and self.order_currency_id == order.currency_id
         )
+
+    def _blocking_code_list(self):
+        return [code for code in (self.blocking_codes or "").split(",") if code]
 
     # ------------------------------------------------------------
     # CRUD
@@ -84,18 +161,96 @@ class CreditApproval(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            vals["name"] = self.env["ir.sequence"].next_by_code("credit.approval") or _("New")
-            # A request starts pending, by its creator, whatever the caller sent.
-            vals.update(state="pending", requested_by_id=self.env.uid, approver_id=False, decision_date=False)
-        return super().create(vals_list)
+        """A request names its order and reason; everything else is the system's: the
+        customer, company, currency and figures at request time, pending, by its creator."""
+        if not self.env.su:
+            for vals in vals_list:
+                extra = set(vals) - REQUEST_FIELDS
+                if extra:
+                    raise AccessError(
+                        _(
+                            "A credit approval request gives only its order and reason; "
+                            "%(fields)s are set by the system.",
+                            fields=", ".join(sorted(self._fields[name].string for name in extra if name in self._fields)),
+                        )
+                    )
+        vals_list = [self._prepare_request_vals(vals) for vals in vals_list]
+        approvals = super().create(vals_list)
+        approvals._notify_requested()
+        return approvals
+
+    def _notify_requested(self):
+        """The quotation waits for the decision, showing the reasons it was requested on, and
+        whoever may decide gets an activity."""
+        for approval in self:
+            order = approval.order_id.sudo()
+            order.write({"credit_check_state": "pending", "credit_check_message": approval.snapshot_reasons})
+            order.message_post(
+                body=_(
+                    "Credit override %(approval)s requested by %(user)s: %(reason)s",
+                    approval=approval.name,
+                    user=approval.requested_by_id.name,
+                    reason=approval.request_reason,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        self.sudo()._schedule_manager_activities()
+
+    @api.model
+    def _prepare_request_vals(self, vals):
+        order = self.env["sale.order"].browse(vals.get("order_id"))
+        if not order.exists():
+            raise UserError(_("A credit approval request needs the order it is for."))
+        order.check_access("read")
+        if not (vals.get("request_reason") or "").strip():
+            raise UserError(_("Give the reason for the override request."))
+        if order.state not in ("draft", "sent"):
+            raise UserError(
+                _("Only quotations can be sent for credit approval; %(order)s is confirmed.", order=order.name)
+            )
+        if "pending" in order.credit_approval_ids.mapped("state"):
+            raise UserError(_("%(order)s already has a pending credit approval request.", order=order.name))
+        profile, decision, facts = order._credit_evaluate(lock=False)
+        reasons = decision.blocking_reasons or decision.reasons
+        total = order._credit_recomputed_total()
+        return {
+            **{name: value for name, value in vals.items() if name not in REQUEST_FIELDS},
+            "name": self.env["ir.sequence"].next_by_code("credit.approval") or _("New"),
+            "order_id": order.id,
+            "request_reason": vals.get("request_reason"),
+            "partner_id": profile.partner_id.id,
+            "company_id": order.company_id.id,
+            "order_currency_id": order.currency_id.id,
+            "state": "pending",
+            # Only the system (e.g. demo data) may name a requester other than the current user.
+            "requested_by_id": vals.get("requested_by_id") if self.env.su and vals.get("requested_by_id") else self.env.uid,
+            "request_date": fields.Datetime.now(),
+            "approver_id": False,
+            "decision_date": False,
+            # The approver may change it; the requester never sets it.
+            "approved_amount": total,
+            "snapshot_order_amount": total,
+            "snapshot_limit": facts.limit,
+            "snapshot_exposure_before": facts.exposure.before_order,
+            "snapshot_exposure_after": facts.exposure.total,
+            "snapshot_reasons": "\n".join(profile._explain(decision, facts, reasons)),
+            "blocking_codes": ",".join(reason.code for reason in decision.blocking_reasons),
+        }
 
     def write(self, vals):
-        decided_fields = {"approved_amount", "valid_until", "decision_reason"}
-        if decided_fields & set(vals) and not self.env.su:
-            self._check_can_decide()
-            if any(approval.state != "pending" for approval in self):
-                raise UserError(_("Only pending approvals can be changed."))
+        if not self.env.su:
+            if PROTECTED_FIELDS & set(vals):
+                raise AccessError(
+                    _(
+                        "%(fields)s of a credit approval change only through its Approve, Reject and "
+                        "Cancel buttons.",
+                        fields=", ".join(sorted(self._fields[name].string for name in PROTECTED_FIELDS & set(vals))),
+                    )
+                )
+            if DECIDED_FIELDS & set(vals):
+                self._check_can_decide()
+                if any(approval.state != "pending" for approval in self):
+                    raise UserError(_("Only pending approvals can be changed."))
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
@@ -116,7 +271,7 @@ class CreditApproval(models.Model):
                     "state": "approved",
                     "approver_id": self.env.uid,
                     "decision_date": fields.Datetime.now(),
-                    "approved_amount": approval.approved_amount or approval.order_id.amount_total,
+                    "approved_amount": approval.approved_amount or approval.snapshot_order_amount,
                 }
             )
             approval._close_activities()
@@ -149,6 +304,23 @@ class CreditApproval(models.Model):
     # BUSINESS
     # ------------------------------------------------------------
 
+    def _void_if_unbound(self):
+        """Cancel the pending and approved approvals whose order changed customer, company
+        or currency: they were granted for something else, a new decision is needed."""
+        for approval in self.filtered(lambda a: a.state in ("pending", "approved")):
+            if approval._is_bound_to(approval.order_id):
+                continue
+            approval.sudo().write({"state": "cancelled"})
+            approval._close_activities()
+            note = _(
+                "Credit override %(approval)s voided: the order's customer, company or currency changed "
+                "after it was requested.",
+                approval=approval.name,
+            )
+            approval.sudo().message_post(body=note)
+            approval.order_id.sudo().write({"credit_check_state": "none", "credit_check_message": False})
+            approval.order_id.sudo().message_post(body=note, subtype_xmlid="mail.mt_note")
+
     def _check_can_decide(self):
         if not self.env.user.has_group("sale_credit_control.group_credit_manager"):
             raise AccessError(_("Only credit managers can approve or reject credit override requests."))
@@ -174,15 +346,30 @@ class CreditApproval(models.Model):
         self.activity_unlink(["sale_credit_control.mail_activity_type_credit_approval"])
 
     def _schedule_manager_activities(self):
+        """An activity for each credit manager who may decide; when the requester is the only
+        one, the administrators are asked to name another, and the request says so."""
         activity_type = "sale_credit_control.mail_activity_type_credit_approval"
         for approval in self:
-            managers = self.env["res.company"]._credit_manager_users(
+            deciders = self.env["res.company"]._credit_manager_users(
                 approval.company_id, exclude=approval.requested_by_id
             )
-            for manager in managers:
-                approval.activity_schedule(
-                    activity_type,
-                    user_id=manager.id,
-                    summary=_("Credit override requested for %(order)s", order=approval.order_id.name),
-                    note=approval.request_reason,
+            summary = _("Credit override requested for %(order)s", order=approval.order_id.name)
+            if not deciders:
+                deciders = approval._administrators() - approval.requested_by_id
+                summary = _(
+                    "Credit override for %(order)s: no credit manager other than the requester "
+                    "%(user)s can decide; make another user a credit manager.",
+                    order=approval.order_id.name,
+                    user=approval.requested_by_id.name,
                 )
+                approval.message_post(body=summary)
+            for user in deciders:
+                approval.activity_schedule(
+                    activity_type, user_id=user.id, summary=summary[:250], note=approval.request_reason
+                )
+
+    def _administrators(self):
+        group = self.env.ref("base.group_system")
+        return group.sudo().users.filtered(
+            lambda user: self.company_id in user.company_ids and not user.share and user.active
+        )

@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
 
@@ -13,7 +14,11 @@ CHECK_RESULTS = [
     ("approved", "Passed by Approval"),
     ("bypassed", "Bypassed"),
     ("held_online", "Held (Online Confirmation)"),
+    ("system_amended", "Amended by Odoo Despite a Block"),
 ]
+# A retried request (serialization failure) repeats its check: the same attempt within this
+# many seconds is recorded once.
+RETRY_WINDOW_SECONDS = 60
 
 
 class CreditCheck(models.Model):
@@ -24,8 +29,12 @@ class CreditCheck(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    order_id = fields.Many2one("sale.order", string="Order", index=True, ondelete="cascade", readonly=True)
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, readonly=True)
+    order_id = fields.Many2one(
+        "sale.order", string="Order", index=True, ondelete="cascade", readonly=True, check_company=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, readonly=True, check_company=True
+    )
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     user_id = fields.Many2one("res.users", string="Checked For", required=True, readonly=True)
@@ -41,7 +50,7 @@ class CreditCheck(models.Model):
     def _prepare_vals(self, order, result, facts, reasons_text):
         return {
             "order_id": order.id,
-            "partner_id": order.partner_id.commercial_partner_id.id,
+            "partner_id": order._credit_customer().id,
             "company_id": order.company_id.id,
             "user_id": self.env.uid,
             "result": result,
@@ -53,7 +62,7 @@ class CreditCheck(models.Model):
         }
 
     @api.model
-    def _record_outlasting_rollback(self, order, facts, reasons_text):
+    def _record_outlasting_rollback(self, order, facts, reasons_text, order_state="blocked"):
         """Record a blocked attempt in its own transaction.
 
         The confirmation is refused by raising a ``UserError``, which rolls the
@@ -61,28 +70,52 @@ class CreditCheck(models.Model):
         credit status) must survive that, so they are written and committed
         through a separate cursor. An order that is not committed yet (created
         in the same transaction) disappears with the rollback: nothing to keep.
+        Recording is best effort: whatever fails here (a customer or user not
+        committed yet, a lock, no free connection) is logged, and the refusal is
+        still the user's answer, never a server error.
         """
         vals = self._prepare_vals(order, "blocked", facts, reasons_text)
         # In Odoo's test mode the other cursor shares this transaction: let it see pending writes.
         self.env.flush_all()
-        with self.env.registry.cursor() as cr:
-            env = self.env(cr=cr, su=True)
-            if not env["sale.order"].search_count([("id", "=", order.id)]):
-                return
-            env["credit.check"].create(vals)
-            self._mark_order_blocked(cr, order.id, reasons_text)
+        try:
+            with self.env.registry.cursor() as cr:
+                env = self.env(cr=cr, su=True)
+                if not env["sale.order"].search_count([("id", "=", order.id)]):
+                    return
+                if not env["credit.check"]._is_retry_of(vals):
+                    env["credit.check"].create(vals)
+                self._mark_order_blocked(cr, order.id, reasons_text, order_state)
+        except Exception:  # noqa: BLE001 - the refusal must reach the user whatever happens here
+            _logger.warning("The blocked credit check of %s could not be recorded.", order.name, exc_info=True)
         order.invalidate_recordset(["credit_check_state", "credit_check_message", "credit_check_ids"])
 
+    def _is_retry_of(self, vals):
+        """Whether the same attempt (order, user, reasons with their figures) was recorded moments ago."""
+        since = fields.Datetime.now() - timedelta(seconds=RETRY_WINDOW_SECONDS)
+        return bool(
+            self.search_count(
+                [
+                    ("order_id", "=", vals["order_id"]),
+                    ("user_id", "=", vals["user_id"]),
+                    ("result", "=", vals["result"]),
+                    ("date", ">=", since),
+                    ("reasons", "=", vals["reasons"]),
+                ],
+                limit=1,
+            )
+        )
+
     @api.model
-    def _mark_order_blocked(self, cr, order_id, reasons_text):
+    def _mark_order_blocked(self, cr, order_id, reasons_text, order_state="blocked"):
         # NOWAIT: if this very transaction's caller holds the order row, waiting would deadlock.
         try:
             with cr.savepoint():
                 cr.execute(SQL("SELECT id FROM sale_order WHERE id = %s FOR NO KEY UPDATE NOWAIT", order_id))
                 cr.execute(
                     SQL(
-                        "UPDATE sale_order SET credit_check_state = 'blocked', credit_check_message = %s"
+                        "UPDATE sale_order SET credit_check_state = %s, credit_check_message = %s"
                         " WHERE id = %s",
+                        order_state,
                         reasons_text,
                         order_id,
                     )

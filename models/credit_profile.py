@@ -17,7 +17,7 @@ from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE,
 # (dropped by the uninstall hook).
 EXPOSURE_INDEXES = (
     "account_move_line_credit_open_partner_idx",
-    "sale_order_line_credit_uninvoiced_partner_idx",
+    "sale_order_credit_confirmed_invoice_partner_idx",
 )
 
 # Settings whose changes go to the limit history, with how to show their values.
@@ -59,6 +59,7 @@ class CreditProfile(models.Model):
         index=True,
         ondelete="cascade",
         tracking=True,
+        check_company=True,
     )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company, readonly=True
@@ -121,7 +122,14 @@ class CreditProfile(models.Model):
     last_check_date = fields.Datetime(readonly=True, help="Last time an order of this customer was checked.")
 
     receivable_amount = fields.Monetary(compute="_compute_exposure", string="Open Receivables")
-    uninvoiced_order_amount = fields.Monetary(compute="_compute_exposure", string="Confirmed Uninvoiced Orders")
+    uninvoiced_order_amount = fields.Monetary(
+        compute="_compute_exposure",
+        string="Confirmed Uninvoiced Orders",
+        help="What confirmed orders invoiced to this customer still commit it to: for each line, the "
+        "ordered quantity (or the delivered one, if more was delivered) less the quantity on posted "
+        "invoices and credit notes, at the line's price with taxes, whatever the invoicing policy. "
+        "Down payments already invoiced are deducted (they are in the open receivables).",
+    )
     draft_invoice_amount = fields.Monetary(compute="_compute_exposure", string="Draft Invoices")
     exposure_amount = fields.Monetary(compute="_compute_exposure", string="Exposure")
     available_amount = fields.Monetary(compute="_compute_exposure", string="Available Credit")
@@ -139,7 +147,9 @@ class CreditProfile(models.Model):
         compute="_compute_exposure",
         string="Credit Status",
     )
-    rating_id = fields.Many2one("credit.rating", string="Current Rating", readonly=True, index=True)
+    rating_id = fields.Many2one(
+        "credit.rating", string="Current Rating", readonly=True, index=True, check_company=True
+    )
     grade_code = fields.Char(related="rating_id.grade_code", string="Grade")
     score = fields.Float(related="rating_id.score", string="Score")
     rating_trend = fields.Selection(related="rating_id.trend", string="Rating Trend")
@@ -324,6 +334,23 @@ class CreditProfile(models.Model):
                     )
                 )
 
+    @api.constrains("tolerance_percent", "company_id")
+    def _check_tolerance_percent(self):
+        """A tolerance only warns: it may not grant more than the company's maximum."""
+        for profile in self:
+            company = profile.company_id
+            if round(profile.tolerance_percent, 2) > round(company.credit_max_tolerance, 2):
+                raise ValidationError(
+                    _(
+                        "The tolerance of %(tolerance)s%% for %(partner)s is above the maximum tolerance "
+                        "of %(maximum)s%% of %(company)s: a larger margin needs a limit request.",
+                        tolerance=company._credit_format_percent(profile.tolerance_percent),
+                        partner=profile.partner_id.display_name,
+                        maximum=company._credit_format_percent(company.credit_max_tolerance),
+                        company=company.name,
+                    )
+                )
+
     # ------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------
@@ -502,6 +529,15 @@ class CreditProfile(models.Model):
         """Translated lines explaining ``reasons`` (default: all of the decision's), with figures."""
         self.ensure_one()
         lines = [self._explain_reason(reason) for reason in (reasons or decision.reasons)]
+        prepaid = facts.order_amount - facts.exposure.current_order
+        if prepaid > 0:
+            lines.append(
+                _(
+                    "Paid online for this order and not yet booked: %(prepaid)s, deducted from the order. "
+                    "Payments already booked are in the open receivables and count only there.",
+                    prepaid=self._format_amount(prepaid),
+                )
+            )
         lines.append(
             _(
                 "Amounts in %(currency)s; other currencies converted at the rate of %(date)s.",
@@ -671,11 +707,9 @@ class CreditProfile(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                CREATE INDEX IF NOT EXISTS sale_order_line_credit_uninvoiced_partner_idx
-                    ON sale_order_line (order_partner_id)
-                    INCLUDE (company_id, currency_id, order_id,
-                             untaxed_amount_to_invoice, price_total, price_subtotal)
-                 WHERE state = 'sale' AND untaxed_amount_to_invoice <> 0
+                CREATE INDEX IF NOT EXISTS sale_order_credit_confirmed_invoice_partner_idx
+                    ON sale_order (partner_invoice_id, company_id)
+                 WHERE state = 'sale'
                 """
             )
         )
@@ -778,34 +812,80 @@ class CreditProfile(models.Model):
 
     @api.model
     def _query_uninvoiced_orders(self, partner_ids, company, exclude_order_ids, only_order_ids=None):
-        """Not-yet-invoiced part of confirmed orders, taxes included, per order currency.
+        """What confirmed orders still commit the customer to, taxes included, per order currency.
 
-        Uses Odoo's own stored ``untaxed_amount_to_invoice`` (which already
-        deducts posted invoices and credit notes, and follows the products'
-        invoicing policy), scaled by each line's tax-included/untaxed ratio.
+        For each line of a confirmed order invoiced to the customer: the quantity the
+        customer is committed to (the ordered quantity, or the delivered one when more was
+        delivered) less the quantity on posted invoices and credit notes, at the line's
+        tax-included unit price, whatever the product's invoicing policy. A down payment
+        line counts minus what its posted invoices carry: that part is a receivable already.
+        Draft invoices of an order do not reduce it (they are no receivable yet). The
+        customer is the invoice address's commercial partner, as for the receivables.
         """
+        self.env["sale.order"].flush_model(["partner_invoice_id", "company_id", "state", "currency_id"])
         self.env["sale.order.line"].flush_model(
-            ["order_partner_id", "company_id", "state", "currency_id", "untaxed_amount_to_invoice",
-             "price_total", "price_subtotal", "order_id"]
+            ["order_id", "display_type", "is_downpayment", "product_uom_qty", "qty_delivered",
+             "price_total", "price_unit", "discount", "product_uom"]
         )
-        only_orders = SQL("AND line.order_id IN %s", tuple(only_order_ids)) if only_order_ids else SQL()
+        self.env["account.move"].flush_model(["state", "move_type"])
+        self.env["account.move.line"].flush_model(["move_id", "quantity", "price_total", "product_uom_id"])
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        only_orders = SQL("AND so.id IN %s", tuple(only_order_ids)) if only_order_ids else SQL()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT partner.commercial_partner_id,
+                WITH line AS (
+                    SELECT customer.commercial_partner_id AS partner_id,
+                           so.currency_id,
+                           sol.id,
+                           sol.is_downpayment,
+                           sol.product_uom,
+                           CASE WHEN sol.product_uom_qty >= 0
+                                THEN GREATEST(sol.product_uom_qty, COALESCE(sol.qty_delivered, 0))
+                                ELSE LEAST(sol.product_uom_qty, COALESCE(sol.qty_delivered, 0))
+                           END AS committed_qty,
+                           CASE WHEN sol.product_uom_qty <> 0
+                                THEN sol.price_total / sol.product_uom_qty
+                                ELSE sol.price_unit * (1 - COALESCE(sol.discount, 0) / 100.0)
+                           END AS unit_price
+                      FROM sale_order so
+                      JOIN res_partner customer ON customer.id = so.partner_invoice_id
+                      JOIN sale_order_line sol ON sol.order_id = so.id
+                     WHERE customer.commercial_partner_id IN %(partners)s
+                       AND so.company_id = %(company)s
+                       AND so.state = 'sale'
+                       AND sol.display_type IS NULL
+                       AND so.id NOT IN %(excluded)s
+                       %(only_orders)s
+                ),
+                invoiced AS (
+                    SELECT rel.order_line_id,
+                           SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
+                               * aml.quantity
+                               * COALESCE(line_uom.factor / NULLIF(aml_uom.factor, 0), 1)) AS qty,
+                           SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
+                               * aml.price_total) AS amount
+                      FROM sale_order_line_invoice_rel rel
+                      JOIN line ON line.id = rel.order_line_id
+                      JOIN account_move_line aml ON aml.id = rel.invoice_line_id
+                      JOIN account_move move ON move.id = aml.move_id
+                 LEFT JOIN uom_uom aml_uom ON aml_uom.id = aml.product_uom_id
+                 LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom
+                     WHERE move.state = 'posted'
+                       AND move.move_type IN ('out_invoice', 'out_refund')
+                  GROUP BY rel.order_line_id
+                )
+                SELECT line.partner_id,
                        line.currency_id,
-                       SUM(CASE WHEN line.price_subtotal <> 0
-                                THEN line.untaxed_amount_to_invoice * line.price_total / line.price_subtotal
-                                ELSE line.untaxed_amount_to_invoice END)
-                  FROM sale_order_line line
-                  JOIN res_partner partner ON partner.id = line.order_partner_id
-                 WHERE partner.commercial_partner_id IN %(partners)s
-                   AND line.company_id = %(company)s
-                   AND line.state = 'sale'
-                   AND line.untaxed_amount_to_invoice <> 0
-                   AND line.order_id NOT IN %(excluded)s
-                   %(only_orders)s
-              GROUP BY partner.commercial_partner_id, line.currency_id
+                       SUM(CASE
+                           WHEN line.is_downpayment THEN -COALESCE(invoiced.amount, 0)
+                           WHEN line.committed_qty >= 0
+                           THEN GREATEST(line.committed_qty - COALESCE(invoiced.qty, 0), 0) * line.unit_price
+                           ELSE LEAST(line.committed_qty - COALESCE(invoiced.qty, 0), 0) * line.unit_price
+                       END)
+                  FROM line
+             LEFT JOIN invoiced ON invoiced.order_line_id = line.id
+              GROUP BY line.partner_id, line.currency_id
                 """,
                 partners=partner_ids,
                 company=company.id,

@@ -4,10 +4,11 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import formatLang
 
 from ..credit_policy.decision import BLOCKED, WARNING
+from ..exceptions import CreditRefusal
 
 _logger = logging.getLogger(__name__)
 
@@ -25,8 +26,26 @@ CREDIT_CHECK_STATES = [
 # Key of the per-transaction record of orders that passed the check (cursor cache:
 # unlike the context, no RPC caller can set it).
 CHECKED_KEY = "sale_credit_control.checked_orders"
+# Key of the order whose confirmation the credit check just refused, offering an override request.
+REFUSED_KEY = "sale_credit_control.refused_order"
 # Quotations in the held-orders queue: re-evaluated when the customer's credit changes.
 HELD_STATES = ("blocked", "rejected", "ready")
+# Stored fields the credit check relies on that Odoo computes: nobody but the system writes them
+# (readonly in a view protects nothing over RPC).
+PROTECTED_ORDER_FIELDS = frozenset(
+    (
+        "amount_untaxed",
+        "amount_tax",
+        "amount_total",
+        "transaction_ids",
+        "invoice_status",
+        "credit_check_state",
+        "credit_check_message",
+        "credit_reevaluated_date",
+    )
+)
+# Changing what an approval was granted for voids it.
+APPROVAL_BINDING_FIELDS = frozenset(("partner_id", "partner_invoice_id", "company_id", "currency_id", "pricelist_id"))
 
 
 class SaleOrder(models.Model):
@@ -85,22 +104,63 @@ class SaleOrder(models.Model):
     # CRUD
     # ------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._credit_check_protected_fields(vals_list)
+        orders = super().create(vals_list)
+        confirmed = orders.filtered(lambda order: order.state == "sale")
+        if confirmed:
+            # Created confirmed: checked as any other transition into a confirmed state.
+            confirmed._credit_check_transition()
+        return orders
+
     def write(self, vals):
+        self._credit_check_protected_fields([vals])
         if vals.get("state") == "sale":
-            # Whoever writes the state directly goes through the same check as action_confirm;
-            # the batch is what is written, never what the caller's context says.
+            to_check = self.filtered(lambda order: order.state != "sale")
             try:
-                batch = self.with_context(credit_confirm_batch=self.ids)._credit_orders_to_check()
-                for order in batch.filtered(lambda o: not o._credit_already_checked()):
-                    message = order._credit_check_confirmation()
-                    if message:
-                        raise UserError(message)
+                # Whoever writes the state directly, from any state, goes through the same
+                # check as action_confirm; the batch is what is written, never what the
+                # caller's context says.
+                to_check._credit_check_transition()
                 result = super().write(vals)
             finally:
                 self._credit_forget_checked()
             self.sudo().activity_unlink(["sale_credit_control.mail_activity_type_credit_ready"])
             return result
-        return super().write(vals)
+        result = super().write(vals)
+        if APPROVAL_BINDING_FIELDS & set(vals):
+            self.credit_approval_ids._void_if_unbound()
+        return result
+
+    def _credit_check_protected_fields(self, vals_list):
+        """Refuse writes of the computed figures the check reads, where credit control is on."""
+        if self.env.su:
+            return
+        companies = self.company_id | self.env["res.company"].browse(
+            {vals["company_id"] for vals in vals_list if vals.get("company_id")}
+        )
+        if not self and not companies:
+            companies = self.env.company
+        if not any(companies.mapped("credit_control_enabled")):
+            return
+        written = set().union(*(PROTECTED_ORDER_FIELDS & set(vals) for vals in vals_list))
+        if written:
+            raise AccessError(
+                _(
+                    "The credit check relies on %(fields)s: only Odoo itself sets them.",
+                    fields=", ".join(sorted(self._fields[name].string for name in written)),
+                )
+            )
+
+    def _credit_check_transition(self):
+        """Check these orders before they enter the confirmed state; raise if one is blocked."""
+        batch = self.with_context(credit_confirm_batch=self.ids)
+        for order in batch.filtered(lambda o: o.company_id.credit_control_enabled):
+            if not order._credit_already_checked():
+                message = order._credit_check_confirmation()
+                if message:
+                    raise UserError(message)
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -108,12 +168,21 @@ class SaleOrder(models.Model):
 
     def action_confirm(self):
         orders = self.with_context(credit_confirm_batch=self.ids)
+        self.env.cr.cache.pop(REFUSED_KEY, None)
         try:
             if self.env.context.get("credit_online_confirmation"):
                 orders -= orders._credit_hold_online_confirmation()
                 if not orders:
                     return True
             return super(SaleOrder, orders).action_confirm()
+        except UserError as error:
+            refused = self.browse(self.env.cr.cache.pop(REFUSED_KEY, None))
+            if refused:
+                # Offer the override request straight from the refusal.
+                raise CreditRefusal(
+                    error.args[0], refused.action_credit_request_approval(), _("Request Credit Approval")
+                ) from error
+            raise
         finally:
             # A refused batch (rolled back, maybe only to a savepoint, or retried after a
             # serialization failure on the same cursor) must not leave orders marked checked.
@@ -126,6 +195,7 @@ class SaleOrder(models.Model):
             "type": "ir.actions.act_window",
             "res_model": "credit.approval.request",
             "view_mode": "form",
+            "views": [(False, "form")],  # complete: the refusal dialog opens it as it is
             "target": "new",
             "context": {"default_order_id": self.id},
         }
@@ -161,19 +231,76 @@ class SaleOrder(models.Model):
             lambda order: order.state in ("draft", "sent") and order.company_id.credit_control_enabled
         )
 
+    def _credit_customer(self):
+        """The customer whose credit the order uses: the invoice address's commercial partner,
+        where its receivables will land (as OCA's ``sale_financial_risk`` does)."""
+        self.ensure_one()
+        return (self.partner_invoice_id or self.partner_id).commercial_partner_id
+
     def _credit_already_checked(self):
         self.ensure_one()
         checked = self.env.cr.cache.get(CHECKED_KEY, {})
-        return checked.get(self.id) == self.amount_total
+        return self.id in checked and checked[self.id] == self._credit_recomputed_total()
 
-    def _credit_mark_checked(self):
+    def _credit_mark_checked(self, total):
         self.ensure_one()
-        self.env.cr.cache.setdefault(CHECKED_KEY, {})[self.id] = self.amount_total
+        self.env.cr.cache.setdefault(CHECKED_KEY, {})[self.id] = total
 
     def _credit_forget_checked(self):
         checked = self.env.cr.cache.get(CHECKED_KEY, {})
         for order_id in self.ids:
             checked.pop(order_id, None)
+
+    def _credit_recomputed_total(self):
+        """The order total (taxes included, order currency) recomputed from its lines'
+        quantities, prices, discounts and taxes, as ``_compute_amounts`` does: never the
+        stored ``amount_total`` a caller could have written."""
+        self.ensure_one()
+        AccountTax = self.env["account.tax"]
+        lines = self.order_line.filtered(lambda line: not line.display_type)
+        base_lines = [line._prepare_base_line_for_taxes_computation() for line in lines]
+        AccountTax._add_tax_details_in_base_lines(base_lines, self.company_id)
+        AccountTax._round_base_lines_tax_details(base_lines, self.company_id)
+        totals = AccountTax._get_tax_totals_summary(
+            base_lines=base_lines,
+            currency=self.currency_id or self.company_id.currency_id,
+            company=self.company_id,
+        )
+        return totals["total_amount_currency"]
+
+    def _credit_prepaid_amount(self):
+        """What the customer paid online for this order and accounting does not hold yet
+        (order currency).
+
+        Only transactions of this order alone, of its own customer and company, that the
+        provider authorized or confirmed count. A transaction whose payment is posted is
+        already in the open receivables: counting it here as well would count it twice.
+        """
+        self.ensure_one()
+        customer = self._credit_customer()
+        transactions = self.sudo().transaction_ids.filtered(
+            lambda tx: tx.state in ("authorized", "done")
+            and tx.sale_order_ids == self
+            and tx.partner_id.commercial_partner_id == customer
+            and tx.company_id == self.company_id
+            and tx.payment_id.move_id.state != "posted"
+        )
+        date = fields.Date.context_today(self)
+        return sum(
+            tx.currency_id._convert(tx.amount, self.currency_id, self.company_id, date, round=False)
+            for tx in transactions
+        )
+
+    def _credit_commitment(self, check_date):
+        """``(total, unpaid)``: the order's recomputed total and the part of it not prepaid
+        online, both in company currency at ``check_date``."""
+        self.ensure_one()
+        total = self._credit_recomputed_total()
+        unpaid = max(total - self._credit_prepaid_amount(), 0.0)
+        return (
+            self._credit_to_company_currency(total, check_date),
+            self._credit_to_company_currency(unpaid, check_date),
+        )
 
     def _credit_evaluate(self, lock=True):
         """Lock the customer's credit row and decide on this quotation.
@@ -182,11 +309,10 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         check_date = fields.Date.context_today(self)
-        profile = self.env["credit.profile"]._get_or_create(self.partner_id, self.company_id)
+        profile = self.env["credit.profile"]._get_or_create(self._credit_customer(), self.company_id)
         if lock:
             profile._lock_for_check()
-        order_amount = self._credit_to_company_currency(self.amount_total, check_date)
-        unpaid = self._credit_to_company_currency(max(self.amount_total - self.amount_paid, 0.0), check_date)
+        order_amount, unpaid = self._credit_commitment(check_date)
         decision, facts = profile._evaluate(
             check_date,
             order_amount,
@@ -208,13 +334,16 @@ class SaleOrder(models.Model):
             self._credit_log_outcome("warning", profile, decision, facts, decision.warning_reasons)
         else:
             self.sudo().write({"credit_check_state": "ok", "credit_check_message": False})
-        self._credit_mark_checked()
+        self._credit_mark_checked(self._credit_recomputed_total())
         return False
+
+    def _credit_covering_approval(self, decision, facts):
+        return self.credit_approval_ids.filtered(lambda a: a._covers(self, facts.check_date, decision))[:1]
 
     def _credit_blocked_outcome(self, profile, decision, facts):
         """Let the order pass under an approval or a bypass right, else record the block
         and return the error message."""
-        approval = self.credit_approval_ids.filtered(lambda a: a._covers(self, facts.check_date))[:1]
+        approval = self._credit_covering_approval(decision, facts)
         if approval:
             self._credit_log_outcome(
                 "approved", profile, decision, facts, decision.blocking_reasons,
@@ -228,11 +357,24 @@ class SaleOrder(models.Model):
             )
             return False
         reasons_text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
+        pending = self.credit_approval_ids.filtered(lambda a: a.state == "pending")[:1]
         # Written in a transaction of its own: the refusal rolls this one back.
-        self.env["credit.check"]._record_outlasting_rollback(self, facts, reasons_text)
+        self.env["credit.check"]._record_outlasting_rollback(
+            self, facts, reasons_text, order_state="pending" if pending else "blocked"
+        )
+        if pending:
+            return _(
+                "%(order)s cannot be confirmed yet: the credit check of %(partner)s blocks it and the "
+                "override request %(approval)s is waiting for a credit manager's decision.\n%(reasons)s",
+                order=self.name,
+                partner=profile.partner_id.display_name,
+                approval=pending.name,
+                reasons=reasons_text,
+            )
+        self.env.cr.cache[REFUSED_KEY] = self.id
         return _(
             "%(order)s cannot be confirmed: the credit check of %(partner)s blocks it.\n%(reasons)s\n"
-            "Ask a credit manager for an override approval (Request Approval on the order).",
+            "Ask a credit manager for an override approval (Request Credit Approval on the order).",
             order=self.name,
             partner=profile.partner_id.display_name,
             reasons=reasons_text,
@@ -262,7 +404,7 @@ class SaleOrder(models.Model):
         held = self.browse()
         for order in self._credit_orders_to_check():
             profile, decision, facts = order._credit_evaluate()
-            if decision.state == BLOCKED and not order._credit_can_pass_blocked(facts):
+            if decision.state == BLOCKED and not order._credit_covering_approval(decision, facts):
                 order._credit_log_outcome(
                     "held_online", profile, decision, facts, decision.blocking_reasons,
                     note=_("The customer confirmed this quotation online, but the credit check blocks it:"),
@@ -272,9 +414,6 @@ class SaleOrder(models.Model):
             # The others are confirmed through the regular check, which records their
             # outcome (ok, warning, approved) exactly as for a back-office confirmation.
         return held
-
-    def _credit_can_pass_blocked(self, facts):
-        return bool(self.credit_approval_ids.filtered(lambda a: a._covers(self, facts.check_date)))
 
     def _credit_notify_held(self):
         self.ensure_one()
@@ -294,17 +433,14 @@ class SaleOrder(models.Model):
         """Unpaid amount of the orders confirmed in the same batch before this one, for
         the same customer: they are not confirmed yet, so no query sees them."""
         batch = self.browse(self._credit_batch_ids())
-        commercial = self.partner_id.commercial_partner_id
+        customer = self._credit_customer()
         earlier = batch[: list(batch.ids).index(self.id)] if self.id in batch.ids else batch.browse()
         same_customer = earlier.filtered(
-            lambda o: o.partner_id.commercial_partner_id == commercial
+            lambda o: o._credit_customer() == customer
             and o.company_id == self.company_id
-            and o.state in ("draft", "sent")
+            and o.state != "sale"
         )
-        return sum(
-            o._credit_to_company_currency(max(o.amount_total - o.amount_paid, 0.0), check_date)
-            for o in same_customer
-        )
+        return sum(order._credit_commitment(check_date)[1] for order in same_customer)
 
     def _credit_to_company_currency(self, amount, check_date):
         self.ensure_one()
@@ -313,19 +449,26 @@ class SaleOrder(models.Model):
             return amount
         return self.currency_id._convert(amount, company_currency, self.company_id, check_date, round=False)
 
-    def _credit_check_amendment(self, previous_total):
-        """Re-check a confirmed order whose total grew; raise if the growth is blocked."""
+    def _credit_amendment_facts(self):
+        """``(profile, decision, facts)`` for this confirmed order as it stands now: its own
+        uninvoiced part is what it adds to the customer's exposure."""
         self.ensure_one()
         check_date = fields.Date.context_today(self)
-        profile = self.env["credit.profile"]._get_or_create(self.partner_id, self.company_id)
+        profile = self.env["credit.profile"]._get_or_create(self._credit_customer(), self.company_id)
         profile._lock_for_check()
         own = profile._query_uninvoiced_orders(
             (profile.partner_id.id,), self.company_id, (0,), only_order_ids=self.ids
         ).get(profile.partner_id.id, {})
         own_exposure = profile._converter(self.company_id, check_date)(own)
-        order_amount = self._credit_to_company_currency(self.amount_total, check_date)
+        order_amount = self._credit_to_company_currency(self._credit_recomputed_total(), check_date)
         decision, facts = profile._evaluate(check_date, order_amount, own_exposure, exclude_order_ids=self.ids)
-        if decision.state != BLOCKED or self._credit_can_pass_blocked(facts):
+        return profile, decision, facts
+
+    def _credit_check_amendment(self, previous_total):
+        """Re-check a confirmed order whose total grew; raise if the growth is blocked."""
+        self.ensure_one()
+        profile, decision, facts = self._credit_amendment_facts()
+        if decision.state != BLOCKED or self._credit_covering_approval(decision, facts):
             return
         if self.env.user.has_group("sale_credit_control.group_credit_bypass"):
             return
@@ -341,6 +484,26 @@ class SaleOrder(models.Model):
                 reasons=reasons_text,
             )
         )
+
+    def _credit_record_system_amendment(self, previous_total):
+        """Odoo itself added to this confirmed order (re-invoiced costs, delivery charges):
+        its flow must not fail, so a blocked amendment is recorded and alerted instead."""
+        self.ensure_one()
+        profile, decision, facts = self._credit_amendment_facts()
+        if decision.state != BLOCKED or self._credit_covering_approval(decision, facts):
+            return
+        text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
+        self.env["credit.check"].sudo().create(
+            self.env["credit.check"]._prepare_vals(self, "system_amended", facts, text)
+        )
+        note = _(
+            "Odoo added lines to %(order)s (from %(old)s to %(new)s) although the credit check blocks it:",
+            order=self.name,
+            old=self._credit_format(previous_total),
+            new=self._credit_format(self.amount_total),
+        )
+        self.sudo()._credit_post_lines(note, text.split("\n"))
+        self.env["credit.alert"].sudo()._raise_order_amended_alert(profile, self, note + "\n" + text)
 
     def _credit_format(self, amount):
         return formatLang(self.env, amount, currency_obj=self.currency_id)
@@ -407,7 +570,7 @@ class SaleOrder(models.Model):
         commercial = partners.sudo().commercial_partner_id
         if not commercial:
             return self.browse()
-        domain = self._credit_held_domain() + [("partner_id.commercial_partner_id", "in", commercial.ids)]
+        domain = self._credit_held_domain() + [("partner_invoice_id.commercial_partner_id", "in", commercial.ids)]
         if company:
             domain.append(("company_id", "in", company.ids))
         return self.sudo().search(domain)._credit_reevaluate_held()
@@ -427,7 +590,7 @@ class SaleOrder(models.Model):
             return self.browse()
         held_since = orders._credit_held_since_map()
         became_ready = self.browse()
-        by_customer = orders.grouped(lambda order: (order.partner_id.commercial_partner_id, order.company_id))
+        by_customer = orders.grouped(lambda order: (order._credit_customer(), order.company_id))
         for customer_orders in by_customer.values():
             passing = self.browse()
             for order in customer_orders.sorted(lambda o: (held_since.get(o.id) or o.create_date, o.id)):
@@ -457,7 +620,7 @@ class SaleOrder(models.Model):
         profile, decision, facts = self._credit_evaluate(lock=False)
         if decision.state != BLOCKED:
             return profile._explain(decision, facts, decision.warning_reasons) if decision.warning_reasons else []
-        approval = self.credit_approval_ids.filtered(lambda a: a._covers(self, facts.check_date))[:1]
+        approval = self._credit_covering_approval(decision, facts)
         if approval:
             return [_("Covered by the approved override %(approval)s.", approval=approval.name)]
         text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
@@ -476,7 +639,7 @@ class SaleOrder(models.Model):
         note = _("The credit check passes now: the quotation can be confirmed.")
         self._credit_post_lines(note, lines)
         user = self.user_id or self.env["credit.profile"]._get_or_create(
-            self.partner_id, self.company_id
+            self._credit_customer(), self.company_id
         )._credit_responsible_user()
         activity_type = "sale_credit_control.mail_activity_type_credit_ready"
         if user and not self.activity_ids.filtered(
@@ -504,9 +667,9 @@ class SaleOrder(models.Model):
             ("credit_reevaluated_date", "<", start),
         ]
         batch = self.sudo().search(domain, order="id", limit=batch_size)
-        customers = batch.partner_id.commercial_partner_id
+        customers = batch.partner_invoice_id.commercial_partner_id
         orders = self.sudo().search(
-            self._credit_held_domain() + [("partner_id.commercial_partner_id", "in", customers.ids)]
+            self._credit_held_domain() + [("partner_invoice_id.commercial_partner_id", "in", customers.ids)]
         )
         orders._credit_reevaluate_held()
         remaining = self.sudo().search_count(domain)

@@ -5,6 +5,7 @@ from . import test_credit_rules
 from . import test_exposure
 from . import test_security
 from . import test_multi_company
+from . import test_multi_company_gaps
 from . import test_limit_request
 from . import test_online_confirmation
 from . import test_review
@@ -12,3 +13,7 @@ from . import test_warning
 from . import test_held_queue
 from . import test_payment_behaviour
 from . import test_rating
+from . import test_data_access
+from . import test_check_hardening
+from . import test_limit_controls
+from . import test_rpc_attacks

@@ -34,8 +34,9 @@ class CreditControlCommon(AccountTestInvoicingCommon):
         super().setUpClass()
         # Blocked attempts are recorded through a second cursor (they must outlast the
         # refusal's rollback); Odoo's test mode makes that cursor share the test transaction.
-        cls.registry.enter_test_mode(cls.cr)
-        cls.addClassCleanup(cls.registry.leave_test_mode)
+        if cls.registry.test_cr is None:  # an HttpCase has entered it already
+            cls.registry.enter_test_mode(cls.cr)
+            cls.addClassCleanup(cls.registry.leave_test_mode)
         cls.company = cls.company_data["company"]
         cls.company.write(cls._credit_policy_vals())
         cls.today = fields.Date.context_today(cls.env["res.partner"])

@@ -123,6 +123,7 @@ class TestOnlineConfirmation(CreditControlCommon):
     def test_signed_quotation_within_tolerance_is_confirmed_with_warning(self):
         """Tolerance 20 %: 700 + 400 = 1,100 is over the limit but under the ceiling of 1,200,
         so the online confirmation passes and the warning is recorded as in the back office."""
+        self.company.credit_max_tolerance = 20.0
         self.profile_of(self.customer).tolerance_percent = 20.0
         self.create_invoice(self.customer, 700.0)
         order = self.create_order(self.contact, 400.0, user=self.salesman)

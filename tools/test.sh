@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: tier 1 (policy core, pytest) always; tier 2 (Odoo's own test
 # runner on real Odoo 18 + PostgreSQL, in a throwaway database) whenever Odoo 18 is importable.
-#   SCC_TEST_TAGS  Odoo --test-tags (default: /sale_credit_control)
+#   SCC_TEST_TAGS  Odoo --test-tags (default: /sale_credit_control,/sale: the add-on's tests and
+#                  Odoo's own sale suite, which must stay green with the add-on installed)
 #   SCC_DEMO=0     install without demo data (default: with demo data, as Odoo does)
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/odoo-env.sh"
@@ -35,7 +36,7 @@ demo_flag=()
 if [ "${SCC_DEMO:-1}" = 0 ]; then demo_flag=(--without-demo=all); fi
 
 "$PYTHON" -m odoo -d "$db" --addons-path="$ODOO_ADDONS_PATH" -i "$ADDON_NAME" "${demo_flag[@]}" \
-    --test-enable --test-tags "${SCC_TEST_TAGS:-/$ADDON_NAME}" --stop-after-init \
+    --test-enable --test-tags "${SCC_TEST_TAGS:-/$ADDON_NAME,/sale}" --stop-after-init \
     --http-interface 127.0.0.1 --http-port "$(free_port)" --log-level=info --max-cron-threads=0 \
     2>&1 | tee "$log" | grep -E "(ERROR|CRITICAL|FAIL|WARNING|odoo.tests.result|tests in)" | grep -v "odoo.modules.loading: Transient module states"
 rc=${PIPESTATUS[0]}
