@@ -6,6 +6,7 @@ fired. Each reason carries the figures that explain it, so the caller can
 render a message without recomputing anything.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -36,11 +37,16 @@ class CreditPolicy:
     expired_action: str = BLOCK
     max_order_amount: float = 0.0
     max_order_action: str = BLOCK
+    # Settings of the rules an extension adds, by name (its actions end in ``_action``).
+    extra: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
-        for name in ("limit_action", "hold_action", "overdue_action", "expired_action", "max_order_action"):
-            if getattr(self, name) not in ACTIONS:
-                raise ValueError(f"{name} must be one of {ACTIONS}, not {getattr(self, name)!r}")
+        names = ("limit_action", "hold_action", "overdue_action", "expired_action", "max_order_action")
+        actions = {name: getattr(self, name) for name in names}
+        actions.update((name, value) for name, value in self.extra.items() if name.endswith("_action"))
+        for name, value in actions.items():
+            if value not in ACTIONS:
+                raise ValueError(f"{name} must be one of {ACTIONS}, not {value!r}")
         if self.overdue_days < 0 or self.overdue_amount < 0 or self.max_order_amount < 0:
             raise ValueError("overdue days, overdue amount and maximum order amount cannot be negative")
 
@@ -65,12 +71,26 @@ class CreditFacts:
     overdue_days: int = 0
     limit_valid_until: date | None = None
     review_date: date | None = None
+    # Capacity an extension adds to a checked limit (e.g. secured by guarantees), as
+    # ``((code, amount), ...)`` in the limit's currency.
+    capacity_parts: tuple = ()
+    # Facts an extension's rules read, by name.
+    extra: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         if self.mode not in (MODE_LIMIT, MODE_CASH):
             raise ValueError(f"unknown credit mode {self.mode!r}")
         if self.limit < 0 or self.tolerance_percent < 0:
             raise ValueError("limit and tolerance cannot be negative")
+        if any(amount < 0 for _code, amount in self.capacity_parts):
+            raise ValueError("capacity parts cannot be negative")
+
+    @property
+    def capacity(self):
+        """What the limit rule allows: the limit plus every capacity part (0: no limit checked)."""
+        if not self.limit:
+            return 0.0
+        return self.limit + sum(amount for _code, amount in self.capacity_parts)
 
 
 @dataclass(frozen=True)
@@ -96,14 +116,18 @@ class Decision:
         return tuple(r for r in self.reasons if r.action == WARN)
 
 
-def evaluate(facts, policy):
-    """Decide on an order from ``facts`` under ``policy``."""
+def evaluate(facts, policy, rules=None):
+    """Decide on an order from ``facts`` under ``policy``.
+
+    ``rules`` (default :data:`RULES`) are functions of ``(facts, policy)`` yielding
+    :class:`Reason` objects; an extension passes ``RULES + (its_rule,)``.
+    """
     if facts.exposure.current_order <= 0:
         # Nothing new is lent (fully prepaid or zero order): nothing to refuse.
         return Decision(OK)
     reasons = [
         reason
-        for rule in (_cash_only, _on_hold, _limit, _overdue, _expired, _max_order)
+        for rule in (RULES if rules is None else rules)
         for reason in rule(facts, policy)
         if reason.action != IGNORE
     ]
@@ -141,17 +165,21 @@ def _limit(facts, policy):
     if facts.mode != MODE_LIMIT or not limit:
         return
     exposure = facts.exposure
-    if exposure.total <= limit:
+    capacity = facts.capacity
+    if exposure.total <= capacity:
         return
-    ceiling = limit * (1 + facts.tolerance_percent / 100.0)
+    ceiling = capacity * (1 + facts.tolerance_percent / 100.0)
     figures = {
         "limit": limit,
+        "capacity_parts": tuple(facts.capacity_parts),
+        "capacity": capacity,
         "tolerance_percent": facts.tolerance_percent,
         "ceiling": ceiling,
         "exposure_before": exposure.before_order,
         "exposure_after": exposure.total,
-        "available": exposure.available(limit),
-        "excess": exposure.total - limit,
+        "available": capacity - exposure.before_order,
+        "excess": exposure.total - capacity,
+        "parts": exposure.parts,
         "receivables": exposure.receivables,
         "uninvoiced_orders": exposure.uninvoiced_orders,
         "draft_invoices": exposure.draft_invoices,
@@ -195,3 +223,7 @@ def _max_order(facts, policy):
             policy.max_order_action,
             {"order_amount": facts.order_amount, "max_order_amount": policy.max_order_amount},
         )
+
+
+# The rules every check runs, in this order; an extension evaluates with ``RULES + (its_rule,)``.
+RULES = (_cash_only, _on_hold, _limit, _overdue, _expired, _max_order)

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+# The exposure parts every check counts, in the order they are shown.
+CORE_PARTS = ("receivables", "uninvoiced_orders", "draft_invoices")
+
 
 @dataclass(frozen=True)
 class Exposure:
@@ -18,11 +21,19 @@ class Exposure:
     uninvoiced_orders: float = 0.0
     draft_invoices: float = 0.0
     current_order: float = 0.0
+    # Parts an extension adds, as ``((code, amount), ...)``: counted like the core parts.
+    other_parts: tuple = ()
+
+    @property
+    def parts(self):
+        """Every part before the order, core parts first: ``((code, amount), ...)``."""
+        core = tuple((code, getattr(self, code)) for code in CORE_PARTS)
+        return core + tuple(self.other_parts)
 
     @property
     def before_order(self):
         """Exposure without the order being checked."""
-        return self.receivables + self.uninvoiced_orders + self.draft_invoices
+        return sum(amount for _code, amount in self.parts)
 
     @property
     def total(self):

@@ -1,7 +1,9 @@
 import logging
 from collections import defaultdict
+from dataclasses import replace
 from datetime import timedelta
 
+from markupsafe import Markup
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
@@ -9,8 +11,8 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, format_date, formatLang
 
-from ..credit_policy.decision import CreditFacts, evaluate
-from ..credit_policy.exposure import Exposure
+from ..credit_policy.decision import RULES, CreditFacts, evaluate
+from ..credit_policy.exposure import CORE_PARTS, Exposure
 from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE, review_due
 
 # Partial indexes init() creates on other modules' tables for the exposure queries
@@ -132,6 +134,17 @@ class CreditProfile(models.Model):
     )
     draft_invoice_amount = fields.Monetary(compute="_compute_exposure", string="Draft Invoices")
     exposure_amount = fields.Monetary(compute="_compute_exposure", string="Exposure")
+    capacity_amount = fields.Monetary(
+        compute="_compute_exposure",
+        string="Total Capacity",
+        help="The limit plus what adds to it (e.g. guarantees): what the limit rule allows.",
+    )
+    other_parts_html = fields.Html(
+        compute="_compute_exposure",
+        sanitize=False,
+        string="Other Parts",
+        help="Exposure and capacity parts added by other credit modules.",
+    )
     available_amount = fields.Monetary(compute="_compute_exposure", string="Available Credit")
     utilization = fields.Float(compute="_compute_exposure", string="Utilization (%)")
     overdue_amount = fields.Monetary(compute="_compute_exposure", string="Overdue Amount")
@@ -238,15 +251,18 @@ class CreditProfile(models.Model):
     def _set_exposure_fields(self, figures):
         exposure = figures["exposure"]
         limit = self.credit_limit
+        capacity = limit + sum(amount for _code, amount in figures["capacity_parts"]) if limit else 0.0
         self.receivable_amount = exposure.receivables
         self.uninvoiced_order_amount = exposure.uninvoiced_orders
         self.draft_invoice_amount = exposure.draft_invoices
         self.exposure_amount = exposure.total
-        self.available_amount = exposure.available(limit) if limit else 0.0
-        self.utilization = (exposure.utilization(limit) or 0.0) * 100
+        self.capacity_amount = capacity
+        self.other_parts_html = self._other_parts_html(exposure.other_parts, figures["capacity_parts"])
+        self.available_amount = capacity - exposure.total if limit else 0.0
+        self.utilization = exposure.total / capacity * 100 if capacity else 0.0
         self.overdue_amount = figures["overdue_amount"]
         self.overdue_days = figures["overdue_days"]
-        self.is_over_limit = bool(limit) and self.mode == "limit" and exposure.total > limit
+        self.is_over_limit = bool(limit) and self.mode == "limit" and exposure.total > capacity
         if self.on_hold:
             self.credit_state = "on_hold"
         elif self.mode == "cash":
@@ -254,7 +270,19 @@ class CreditProfile(models.Model):
         elif not limit:
             self.credit_state = "no_limit"
         else:
-            self.credit_state = "over_limit" if exposure.total > limit else "ok"
+            self.credit_state = "over_limit" if exposure.total > capacity else "ok"
+
+    def _other_parts_html(self, exposure_parts, capacity_parts):
+        """The exposure parts and capacity parts that add-ons contribute, as a small table."""
+        if not exposure_parts and not capacity_parts:
+            return False
+        labels = self._credit_part_labels()
+        rows = [(_("Exposure: %(part)s", part=labels.get(code, code)), amount) for code, amount in exposure_parts]
+        rows += [(_("Adds to the limit: %(part)s", part=labels.get(code, code)), amount) for code, amount in capacity_parts]
+        return Markup("<table class='table table-sm mb-0'>%s</table>") % Markup("").join(
+            Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>") % (label, self._format_amount(amount))
+            for label, amount in rows
+        )
 
     def _search_is_over_limit(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -505,12 +533,12 @@ class CreditProfile(models.Model):
         )[self.partner_id.id]
         exposure = figures["exposure"]
         facts = CreditFacts(
-            exposure=Exposure(
-                receivables=exposure.receivables,
+            exposure=replace(
+                exposure,
                 uninvoiced_orders=exposure.uninvoiced_orders + pending_orders,
-                draft_invoices=exposure.draft_invoices,
                 current_order=current_exposure,
             ),
+            capacity_parts=figures["capacity_parts"],
             check_date=check_date,
             mode=self.mode,
             limit=self.credit_limit,
@@ -523,7 +551,7 @@ class CreditProfile(models.Model):
             limit_valid_until=self.limit_valid_until or None,
             review_date=self.review_date or None,
         )
-        return evaluate(facts, self.company_id._credit_policy()), facts
+        return evaluate(facts, self.company_id._credit_policy(), self._credit_rules()), facts
 
     def _explain(self, decision, facts, reasons=None):
         """Translated lines explaining ``reasons`` (default: all of the decision's), with figures."""
@@ -548,60 +576,98 @@ class CreditProfile(models.Model):
         return lines
 
     def _explain_reason(self, reason):
+        render = self._credit_reason_texts().get(reason.code)
+        return render(reason.figures) if render else reason.code
+
+    def _credit_reason_texts(self):
+        """``{reason code: function(figures) -> text}``: an add-on adds its rule's text here."""
+        return {
+            "cash_only": self._text_cash_only,
+            "on_hold": self._text_on_hold,
+            "limit_exceeded": self._text_limit,
+            "limit_tolerance": self._text_limit_tolerance,
+            "overdue": self._text_overdue,
+            "limit_expired": self._text_limit_expired,
+            "review_overdue": self._text_review_overdue,
+            "max_order": self._text_max_order,
+        }
+
+    def _text_cash_only(self, fig):
+        return _(
+            "%(partner)s is a cash-only customer: the order must be paid in advance (unpaid: %(amount)s).",
+            partner=self.partner_id.display_name,
+            amount=self._format_amount(fig["order_amount"]),
+        )
+
+    def _text_on_hold(self, fig):
+        return _(
+            "%(partner)s is on credit hold: %(reason)s",
+            partner=self.partner_id.display_name,
+            reason=fig["hold_reason"] or _("no reason given"),
+        )
+
+    def _text_limit_tolerance(self, fig):
+        head = _(
+            "Credit limit exceeded within the tolerance of %(tolerance)s%% (ceiling %(ceiling)s).",
+            tolerance=fig["tolerance_percent"],
+            ceiling=self._format_amount(fig["ceiling"]),
+        )
+        return head + " " + self._text_limit_figures(fig)
+
+    def _text_limit(self, fig):
+        head = _(
+            "Credit limit exceeded (tolerance %(tolerance)s%%, ceiling %(ceiling)s).",
+            tolerance=fig["tolerance_percent"],
+            ceiling=self._format_amount(fig["ceiling"]),
+        )
+        return head + " " + self._text_limit_figures(fig)
+
+    def _text_limit_figures(self, fig):
+        """Limit (and what adds to it), every exposure part, this order, after, available."""
         money = self._format_amount
-        fig = reason.figures
-        if reason.code == "cash_only":
-            return _(
-                "%(partner)s is a cash-only customer: the order must be paid in advance (unpaid: %(amount)s).",
-                partner=self.partner_id.display_name,
-                amount=money(fig["order_amount"]),
-            )
-        if reason.code == "on_hold":
-            return _(
-                "%(partner)s is on credit hold: %(reason)s",
-                partner=self.partner_id.display_name,
-                reason=fig["hold_reason"] or _("no reason given"),
-            )
-        if reason.code in ("limit_exceeded", "limit_tolerance"):
-            template = (
-                _("Credit limit exceeded within the tolerance of %(tolerance)s%% (ceiling %(ceiling)s).")
-                if reason.code == "limit_tolerance"
-                else _("Credit limit exceeded (tolerance %(tolerance)s%%, ceiling %(ceiling)s).")
-            )
-            head = template % {"tolerance": fig["tolerance_percent"], "ceiling": money(fig["ceiling"])}
-            return head + " " + _(
-                "Limit: %(limit)s. Exposure before this order: %(before)s (open receivables %(receivables)s, "
-                "confirmed uninvoiced orders %(orders)s, draft invoices %(drafts)s). This order: %(order)s. "
-                "Exposure after this order: %(after)s. Available credit: %(available)s.",
+        labels = self._credit_part_labels()
+        parts = ", ".join(f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["parts"])
+        limit = _("Limit: %(limit)s.", limit=money(fig["limit"]))
+        if fig["capacity_parts"]:
+            added = ", ".join(f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["capacity_parts"])
+            limit = _(
+                "Limit: %(limit)s, plus %(added)s: capacity %(capacity)s.",
                 limit=money(fig["limit"]),
-                before=money(fig["exposure_before"]),
-                receivables=money(fig["receivables"]),
-                orders=money(fig["uninvoiced_orders"]),
-                drafts=money(fig["draft_invoices"]),
-                order=money(fig["order_amount"]),
-                after=money(fig["exposure_after"]),
-                available=money(fig["available"]),
+                added=added,
+                capacity=money(fig["capacity"]),
             )
-        if reason.code == "overdue":
-            return _(
-                "Overdue receivables: %(amount)s, the oldest %(days)s days past due "
-                "(allowed: %(allowed_days)s days, %(allowed_amount)s).",
-                amount=money(fig["overdue_amount"]),
-                days=fig["overdue_days"],
-                allowed_days=fig["allowed_days"],
-                allowed_amount=money(fig["allowed_amount"]),
-            )
-        if reason.code == "limit_expired":
-            return _("The credit limit expired on %(date)s.", date=format_date(self.env, fig["date"]))
-        if reason.code == "review_overdue":
-            return _("The credit review was due on %(date)s.", date=format_date(self.env, fig["date"]))
-        if reason.code == "max_order":
-            return _(
-                "The order amount %(amount)s is above the maximum of %(maximum)s for a single order.",
-                amount=money(fig["order_amount"]),
-                maximum=money(fig["max_order_amount"]),
-            )
-        return reason.code
+        return limit + " " + _(
+            "Exposure before this order: %(before)s (%(parts)s). This order: %(order)s. "
+            "Exposure after this order: %(after)s. Available credit: %(available)s.",
+            before=money(fig["exposure_before"]),
+            parts=parts,
+            order=money(fig["order_amount"]),
+            after=money(fig["exposure_after"]),
+            available=money(fig["available"]),
+        )
+
+    def _text_overdue(self, fig):
+        return _(
+            "Overdue receivables: %(amount)s, the oldest %(days)s days past due "
+            "(allowed: %(allowed_days)s days, %(allowed_amount)s).",
+            amount=self._format_amount(fig["overdue_amount"]),
+            days=fig["overdue_days"],
+            allowed_days=fig["allowed_days"],
+            allowed_amount=self._format_amount(fig["allowed_amount"]),
+        )
+
+    def _text_limit_expired(self, fig):
+        return _("The credit limit expired on %(date)s.", date=format_date(self.env, fig["date"]))
+
+    def _text_review_overdue(self, fig):
+        return _("The credit review was due on %(date)s.", date=format_date(self.env, fig["date"]))
+
+    def _text_max_order(self, fig):
+        return _(
+            "The order amount %(amount)s is above the maximum of %(maximum)s for a single order.",
+            amount=self._format_amount(fig["order_amount"]),
+            maximum=self._format_amount(fig["max_order_amount"]),
+        )
 
     def _format_amount(self, amount):
         return formatLang(self.env, amount, currency_obj=self.company_id.currency_id)
@@ -716,37 +782,88 @@ class CreditProfile(models.Model):
 
     @api.model
     def _exposure_figures(self, partners, company, check_date, exclude_order_ids=()):
-        """Exposure parts and overdue figures of commercial ``partners`` in ``company``.
+        """Exposure parts, capacity parts and overdue figures of commercial ``partners`` in ``company``.
 
-        A constant number of grouped queries, whatever the customers' history:
-        open receivables, uninvoiced confirmed orders and (if the company counts
-        them) draft invoices not coming from orders, each summed per currency
-        and converted to the company currency at ``check_date``.
-        Returns ``{partner_id: {"exposure": Exposure, "overdue_amount", "overdue_days"}}``.
+        A constant number of grouped queries, whatever the customers' history: the open
+        receivables, then one query per part of :meth:`_credit_exposure_parts` and of
+        :meth:`_credit_capacity_parts`, each summed per currency and converted to the
+        company currency at ``check_date``.
+        Returns ``{partner_id: {"exposure": Exposure, "capacity_parts", "overdue_amount", "overdue_days"}}``.
         """
         partner_ids = tuple(partners.ids) or (0,)
+        excluded = tuple(exclude_order_ids) or (0,)
         receivables = self._query_receivables(partner_ids, company, check_date)
-        orders = self._query_uninvoiced_orders(partner_ids, company, tuple(exclude_order_ids) or (0,))
-        drafts = (
-            self._query_draft_invoices(partner_ids, company)
-            if company.credit_count_draft_invoices
-            else {}
-        )
+        exposure_parts = [
+            (code, query(partner_ids, company, check_date, excluded))
+            for code, query in self._credit_exposure_parts(company)
+        ]
+        capacity_parts = [
+            (code, query(partner_ids, company, check_date))
+            for code, query in self._credit_capacity_parts(company)
+        ]
         convert = self._converter(company, check_date)
         result = {}
         for partner_id in partners.ids:
             rec = receivables.get(partner_id, {})
             oldest_due = rec.get("oldest_due")
+            parts = {code: convert(amounts.get(partner_id, {})) for code, amounts in exposure_parts}
+            core = {code: parts.pop(code, 0.0) for code in CORE_PARTS if code != "receivables"}
             result[partner_id] = {
                 "exposure": Exposure(
-                    receivables=convert(rec.get("residual", {})),
-                    uninvoiced_orders=convert(orders.get(partner_id, {})),
-                    draft_invoices=convert(drafts.get(partner_id, {})),
+                    receivables=convert(rec.get("residual", {})), other_parts=tuple(parts.items()), **core
+                ),
+                # Parts adding nothing (no guarantee...) are left out: no "plus 0.00" in messages.
+                "capacity_parts": tuple(
+                    (code, amount)
+                    for code, amount in (
+                        (code, convert(amounts.get(partner_id, {}))) for code, amounts in capacity_parts
+                    )
+                    if amount
                 ),
                 "overdue_amount": convert(rec.get("overdue", {})),
                 "overdue_days": (check_date - oldest_due).days if oldest_due else 0,
             }
         return result
+
+    @api.model
+    def _credit_exposure_parts(self, company):
+        """The exposure parts beyond the open receivables, as ``[(code, query)]``.
+
+        The extension point for what a customer owes or will owe (OCA's
+        ``_risk_field_list``): each ``query(partner_ids, company, check_date,
+        exclude_order_ids)`` returns ``{partner_id: {currency_id: amount}}`` from one
+        grouped query. An add-on appends ``(code, self._query_its_part)`` and names the
+        part in :meth:`_credit_part_labels`; the check, the blocked message and the profile
+        then count and show it.
+        """
+        parts = [("uninvoiced_orders", self._query_uninvoiced_orders)]
+        if company.credit_count_draft_invoices:
+            parts.append(("draft_invoices", self._query_draft_invoices))
+        return parts
+
+    @api.model
+    def _credit_capacity_parts(self, company):
+        """What adds to a checked limit (e.g. guarantees), as ``[(code, query)]``; each
+        ``query(partner_ids, company, check_date)`` returns ``{partner_id: {currency_id: amount}}``
+        from one grouped query. Here: ``secured``, by active guarantees valid on the check date."""
+        return [("secured", self.env["credit.guarantee"]._query_secured_capacity)]
+
+    @api.model
+    def _credit_part_labels(self):
+        """``{part code: label}`` of the exposure and capacity parts, as people read them."""
+        return {
+            "receivables": _("open receivables"),
+            "uninvoiced_orders": _("confirmed uninvoiced orders"),
+            "draft_invoices": _("draft invoices"),
+            "secured": _("secured by guarantees"),
+        }
+
+    @api.model
+    def _credit_rules(self):
+        """The rules the check runs (policy-core functions of facts and policy); an add-on
+        returns ``super()._credit_rules() + (its_rule,)`` and renders its reason in
+        :meth:`_credit_reason_texts`."""
+        return RULES
 
     @api.model
     def _converter(self, company, check_date):
@@ -811,7 +928,7 @@ class CreditProfile(models.Model):
         return result
 
     @api.model
-    def _query_uninvoiced_orders(self, partner_ids, company, exclude_order_ids, only_order_ids=None):
+    def _query_uninvoiced_orders(self, partner_ids, company, check_date, exclude_order_ids, only_order_ids=None):
         """What confirmed orders still commit the customer to, taxes included, per order currency.
 
         For each line of a confirmed order invoiced to the customer: the quantity the
@@ -899,7 +1016,7 @@ class CreditProfile(models.Model):
         return result
 
     @api.model
-    def _query_draft_invoices(self, partner_ids, company):
+    def _query_draft_invoices(self, partner_ids, company, check_date=None, exclude_order_ids=()):
         """Draft customer invoices and credit notes, without the lines that come from orders
         (those are still counted in the orders' uninvoiced amount)."""
         self.env["account.move"].flush_model(["commercial_partner_id", "company_id", "state", "move_type", "currency_id"])

@@ -347,7 +347,7 @@ def capture_queries(env, seeder):
         today = time.strftime("%Y-%m-%d")
         partner_ids = (seeder.customer.id,)
         profile_model._query_receivables(partner_ids, env.company, today)
-        profile_model._query_uninvoiced_orders(partner_ids, env.company, (0,))
+        profile_model._query_uninvoiced_orders(partner_ids, env.company, today, (0,))
     finally:
         type(env).execute_query = original
     return dict(zip(("_query_receivables", "_query_uninvoiced_orders"), captured, strict=True))

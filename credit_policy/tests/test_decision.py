@@ -21,6 +21,7 @@ from credit_policy.decision import (
     CreditPolicy,
     Decision,
     Reason,
+    RULES,
     approval_covers,
     evaluate,
 )
@@ -165,12 +166,15 @@ def test_limit_exceeded_blocks_and_explains_itself():
     assert reason.action == BLOCK
     assert reason.figures == {
         "limit": 1_000,
+        "capacity_parts": (),
+        "capacity": 1_000,
         "tolerance_percent": 0.0,
         "ceiling": 1_000,
         "exposure_before": 900,
         "exposure_after": 1_200,
         "available": 100,
         "excess": 200,
+        "parts": (("receivables", 600), ("uninvoiced_orders", 250), ("draft_invoices", 50)),
         "receivables": 600,
         "uninvoiced_orders": 250,
         "draft_invoices": 50,
@@ -542,3 +546,55 @@ def test_prepaid_orders_always_pass(facts, policy):
 def test_approval_covers_is_amount_and_date(approved, order, valid_until, check_date):
     covered = approval_covers(approved, valid_until, order, check_date)
     assert covered == (order <= approved and (valid_until is None or check_date <= valid_until))
+
+
+# ---------------------------------------------------------------- extension points
+
+
+def test_extension_exposure_parts_count_like_the_core_parts():
+    exposure = Exposure(100, 200, 0, 50, other_parts=(("consignment", 300),))
+    assert exposure.parts[-1] == ("consignment", 300)
+    assert exposure.before_order == 600
+    assert exposure.total == 650
+    facts = CreditFacts(exposure=exposure, check_date=TODAY, order_amount=50, limit=600)
+    reason = only_reason(evaluate(facts, CreditPolicy()))
+    assert (reason.code, reason.figures["exposure_before"]) == ("limit_exceeded", 600)
+
+
+def test_capacity_parts_raise_what_the_limit_allows():
+    facts = make_facts(receivables=900, order=400, limit=1_000, capacity_parts=(("secured", 250),))
+    assert facts.capacity == 1_250
+    reason = only_reason(evaluate(facts, CreditPolicy()))
+    assert reason.code == "limit_exceeded"
+    assert (reason.figures["capacity"], reason.figures["available"], reason.figures["excess"]) == (1_250, 350, 50)
+    assert reason.figures["capacity_parts"] == (("secured", 250),)
+    passing = replace(facts, capacity_parts=(("secured", 300), ("insured", 100)))
+    assert evaluate(passing, CreditPolicy()).state == OK
+
+
+def test_capacity_parts_never_turn_no_limit_into_a_limit():
+    facts = make_facts(receivables=900, order=300, limit=0, capacity_parts=(("secured", 250),))
+    assert facts.capacity == 0
+    assert evaluate(facts, CreditPolicy()).state == OK
+
+
+def test_negative_capacity_part_is_rejected():
+    with pytest.raises(ValueError):
+        make_facts(limit=1_000, capacity_parts=(("secured", -1),))
+
+
+def _big_order_rule(facts, policy):
+    if facts.extra.get("order_lines", 0) > policy.extra.get("max_lines", 10):
+        yield Reason("too_many_lines", policy.extra.get("lines_action", BLOCK), {"lines": facts.extra["order_lines"]})
+
+
+def test_an_extension_rule_runs_with_its_own_action_and_facts():
+    facts = make_facts(order=10, extra={"order_lines": 12})
+    assert evaluate(facts, CreditPolicy()).state == OK  # not among the default rules
+    decision = evaluate(facts, CreditPolicy(extra={"lines_action": WARN}), rules=RULES + (_big_order_rule,))
+    assert (decision.state, codes(decision)) == (WARNING, ["too_many_lines"])
+
+
+def test_an_extension_action_must_be_a_known_action():
+    with pytest.raises(ValueError):
+        CreditPolicy(extra={"lines_action": "shout"})
