@@ -7,7 +7,6 @@ class PaymentTransaction(models.Model):
     def _check_amount_and_confirm_order(self):
         # Orders paid online go through the credit check like any other; a blocked one
         # stays a quotation and the salesperson and credit managers are notified.
-        orders = super(
-            PaymentTransaction, self.with_context(credit_online_confirmation=True)
-        )._check_amount_and_confirm_order()
+        with self.env["sale.order"]._credit_online_confirmation():
+            orders = super()._check_amount_and_confirm_order()
         return orders.filtered(lambda order: order.state == "sale")

@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -26,6 +27,9 @@ CREDIT_CHECK_STATES = [
 # Key of the per-transaction record of orders that passed the check (cursor cache:
 # unlike the context, no RPC caller can set it).
 CHECKED_KEY = "sale_credit_control.checked_orders"
+# Set while Odoo confirms orders online (portal signature, payment), in the cursor cache: a
+# client could set a context key, not this.
+ONLINE_KEY = "sale_credit_control.online_confirmation"
 # Key of the order whose confirmation the credit check just refused, offering an override request.
 REFUSED_KEY = "sale_credit_control.refused_order"
 # Quotations in the held-orders queue: re-evaluated when the customer's credit changes.
@@ -170,7 +174,7 @@ class SaleOrder(models.Model):
         orders = self.with_context(credit_confirm_batch=self.ids)
         self.env.cr.cache.pop(REFUSED_KEY, None)
         try:
-            if self.env.context.get("credit_online_confirmation"):
+            if self.env.cr.cache.get(ONLINE_KEY):
                 orders -= orders._credit_hold_online_confirmation()
                 if not orders:
                     return True
@@ -220,7 +224,18 @@ class SaleOrder(models.Model):
     def _validate_order(self):
         # Online confirmation (portal signature): a blocked order stays a quotation
         # and the salesperson and credit managers are told, instead of an error page.
-        return super(SaleOrder, self.with_context(credit_online_confirmation=True))._validate_order()
+        with self._credit_online_confirmation():
+            return super()._validate_order()
+
+    @api.model
+    @contextmanager
+    def _credit_online_confirmation(self):
+        """Confirmations made inside are the customer's, online: held, never refused."""
+        self.env.cr.cache[ONLINE_KEY] = True
+        try:
+            yield
+        finally:
+            self.env.cr.cache.pop(ONLINE_KEY, None)
 
     # ------------------------------------------------------------
     # CREDIT CHECK
@@ -383,7 +398,10 @@ class SaleOrder(models.Model):
     def _credit_log_outcome(self, result, profile, decision, facts, reasons, note=None):
         """Record a non-blocking outcome on the order: status, check record and chatter note."""
         text = "\n".join(profile._explain(decision, facts, reasons))
-        state = {"held_online": "blocked"}.get(result, result)
+        state = result
+        if result == "held_online":
+            pending = "pending" in self.credit_approval_ids.mapped("state")
+            state = "pending" if pending else "blocked"
         self.sudo().write({"credit_check_state": state, "credit_check_message": text})
         self.env["credit.check"].sudo().create(
             self.env["credit.check"]._prepare_vals(self, result, facts, text)
@@ -457,7 +475,7 @@ class SaleOrder(models.Model):
         profile = self.env["credit.profile"]._get_or_create(self._credit_customer(), self.company_id)
         profile._lock_for_check()
         own = profile._query_uninvoiced_orders(
-            (profile.partner_id.id,), self.company_id, (0,), only_order_ids=self.ids
+            (profile.partner_id.id,), self.company_id, check_date, (0,), only_order_ids=self.ids
         ).get(profile.partner_id.id, {})
         own_exposure = profile._converter(self.company_id, check_date)(own)
         order_amount = self._credit_to_company_currency(self._credit_recomputed_total(), check_date)

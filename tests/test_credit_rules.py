@@ -457,14 +457,19 @@ class TestCreditRules(CreditControlCommon):
                     salesman_order.write({"state": "sale"})
                 self.assertEqual(order.state, "draft")
 
-    def test_online_confirmation_context_holds_instead_of_confirming(self):
-        # Passing the online-confirmation key from a client only changes how a blocked order
-        # is reported (held, people notified): it never confirms it.
+    def test_online_confirmation_context_key_changes_nothing(self):
+        # Only Odoo's own online flows (portal signature, payment) hold instead of refusing:
+        # a client passing a context key gets the refusal, and nobody is notified.
         order = self.create_order(self.customer, 1500.0, user=self.salesman)
-        order.with_user(self.salesman).with_context(credit_online_confirmation=True).action_confirm()
+        refused = False
+        try:  # not assertRaises: its savepoint would roll back what the attempt recorded
+            order.with_user(self.salesman).with_context(credit_online_confirmation=True).action_confirm()
+        except UserError:
+            refused = True
+        self.assertTrue(refused)
         self.assertEqual(order.state, "draft")
-        self.assertEqual(order.credit_check_state, "blocked")
-        self.assertEqual(order.credit_check_ids.result, "held_online")
+        self.assertEqual(order.credit_check_ids.mapped("result"), ["blocked"])
+        self.assertFalse(order.activity_ids)
 
     def test_bypass_group_confirms_blocked_order(self):
         order = self.create_order(self.customer, 1500.0, user=self.bypass_user)
