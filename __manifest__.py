@@ -25,6 +25,7 @@
         "views/credit_limit_request_views.xml",
         "data/credit_review_cron.xml",
         "data/credit_held_orders_cron.xml",
+        "data/credit_guarantee_cron.xml",
         "data/credit_warning_data.xml",
         "data/credit_scorecard_data.xml",
         "data/ir_cron_data.xml",
@@ -35,6 +36,7 @@
         "views/credit_grade_views.xml",
         "views/credit_rating_views.xml",
         "wizards/credit_rating_run_views.xml",
+        "views/credit_guarantee_views.xml",
         "views/credit_profile_views.xml",
         "views/credit_profile_review_views.xml",
         "views/credit_alert_views.xml",
@@ -45,6 +47,7 @@
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
+        "views/crm_team_views.xml",
         "views/credit_control_menus.xml",
     ],
     "assets": {

@@ -10,6 +10,7 @@ from . import credit_financial_statement
 from . import credit_bureau_report
 from . import credit_bank_reference
 from . import credit_profile
+from . import credit_guarantee
 from . import credit_rating_engine
 from . import credit_check
 from . import credit_approval
@@ -21,3 +22,5 @@ from . import account_partial_reconcile
 from . import credit_warning_rule
 from . import credit_alert
 from . import payment_transaction
+from . import account_payment_term
+from . import crm_team

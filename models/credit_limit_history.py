@@ -43,6 +43,7 @@ class CreditLimitHistory(models.Model):
             ("on_hold", "Credit Hold"),
             ("limit_valid_until", "Limit Valid Until"),
             ("default_credit_limit", "Company Default Credit Limit"),
+            ("guarantee", "Guarantee"),
         ],
         string="Setting",
         required=True,

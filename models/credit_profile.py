@@ -11,9 +11,11 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, format_date, formatLang
 
+from ..credit_policy.budgets import BUDGET_RULES
 from ..credit_policy.decision import RULES, CreditFacts, evaluate
 from ..credit_policy.exposure import CORE_PARTS, Exposure
 from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE, review_due
+from ..credit_policy.terms import TERM_RULES
 
 # Partial indexes init() creates on other modules' tables for the exposure queries
 # (dropped by the uninstall hook).
@@ -277,8 +279,9 @@ class CreditProfile(models.Model):
         if not exposure_parts and not capacity_parts:
             return False
         labels = self._credit_part_labels()
-        rows = [(_("Exposure: %(part)s", part=labels.get(code, code)), amount) for code, amount in exposure_parts]
-        rows += [(_("Adds to the limit: %(part)s", part=labels.get(code, code)), amount) for code, amount in capacity_parts]
+        exposure_label, capacity_label = _("Exposure: %(part)s"), _("Adds to the limit: %(part)s")
+        rows = [(exposure_label % {"part": labels.get(code, code)}, amount) for code, amount in exposure_parts]
+        rows += [(capacity_label % {"part": labels.get(code, code)}, amount) for code, amount in capacity_parts]
         return Markup("<table class='table table-sm mb-0'>%s</table>") % Markup("").join(
             Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>") % (label, self._format_amount(amount))
             for label, amount in rows
@@ -518,7 +521,9 @@ class CreditProfile(models.Model):
         )
         self.invalidate_recordset(["last_check_date"])
 
-    def _evaluate(self, check_date, order_amount, current_exposure, exclude_order_ids=(), pending_orders=0.0):
+    def _evaluate(
+        self, check_date, order_amount, current_exposure, exclude_order_ids=(), pending_orders=0.0, order=None
+    ):
         """The policy decision for a new commitment of this customer.
 
         ``order_amount`` is the order total and ``current_exposure`` the part of it
@@ -550,8 +555,33 @@ class CreditProfile(models.Model):
             overdue_days=figures["overdue_days"],
             limit_valid_until=self.limit_valid_until or None,
             review_date=self.review_date or None,
+            extra=self._credit_order_facts(order, check_date) if order else {},
         )
         return evaluate(facts, self.company_id._credit_policy(), self._credit_rules()), facts
+
+    def _credit_order_facts(self, order, check_date):
+        """Facts about ``order`` for the rules beyond the core ones (``CreditFacts.extra``):
+        its payment term and what was paid for it, against the customer's grade."""
+        self.ensure_one()
+        grade = self.rating_id.grade_id
+        facts = {"paid_amount": order._credit_to_company_currency(order._credit_paid_online_amount(), check_date)}
+        if grade:
+            facts.update(
+                grade=grade.code,
+                max_term_days=grade.payment_term_days,
+                term_days=order.payment_term_id._credit_longest_days(),
+                deposit_percent=grade.deposit_percent,
+            )
+        team = order.team_id.sudo()
+        if team.credit_budget:
+            facts.update(
+                team=team.name,
+                team_budget=team.credit_budget,
+                team_exposure=team._credit_exposures(
+                    order.company_id, check_date, exclude_order_ids=order._credit_batch_ids()
+                )[team.id],
+            )
+        return facts
 
     def _explain(self, decision, facts, reasons=None):
         """Translated lines explaining ``reasons`` (default: all of the decision's), with figures."""
@@ -590,7 +620,41 @@ class CreditProfile(models.Model):
             "limit_expired": self._text_limit_expired,
             "review_overdue": self._text_review_overdue,
             "max_order": self._text_max_order,
+            "payment_term": self._text_payment_term,
+            "deposit": self._text_deposit,
+            "team_budget": self._text_team_budget,
         }
+
+    def _text_payment_term(self, fig):
+        return _(
+            "The payment term of %(days)s days is longer than grade %(grade)s allows (%(max_days)s days).",
+            days=fig["term_days"],
+            grade=fig["grade"],
+            max_days=fig["max_term_days"],
+        )
+
+    def _text_deposit(self, fig):
+        return _(
+            "Grade %(grade)s requires a deposit of %(percent)s%% before confirmation: %(required)s, "
+            "paid %(paid)s, missing %(missing)s. The customer can pay it online (Online payment on "
+            "the quotation).",
+            grade=fig["grade"],
+            percent=fig["deposit_percent"],
+            required=self._format_amount(fig["required_amount"]),
+            paid=self._format_amount(fig["paid_amount"]),
+            missing=self._format_amount(fig["missing_amount"]),
+        )
+
+    def _text_team_budget(self, fig):
+        return _(
+            "The sales team %(team)s would exceed its credit budget of %(budget)s: its exposure is "
+            "%(before)s before this order and %(after)s after (available %(available)s).",
+            team=fig["team"],
+            budget=self._format_amount(fig["budget"]),
+            before=self._format_amount(fig["exposure_before"]),
+            after=self._format_amount(fig["exposure_after"]),
+            available=self._format_amount(fig["available"]),
+        )
 
     def _text_cash_only(self, fig):
         return _(
@@ -863,7 +927,7 @@ class CreditProfile(models.Model):
         """The rules the check runs (policy-core functions of facts and policy); an add-on
         returns ``super()._credit_rules() + (its_rule,)`` and renders its reason in
         :meth:`_credit_reason_texts`."""
-        return RULES
+        return RULES + TERM_RULES + BUDGET_RULES
 
     @api.model
     def _converter(self, company, check_date):
@@ -939,7 +1003,21 @@ class CreditProfile(models.Model):
         Draft invoices of an order do not reduce it (they are no receivable yet). The
         customer is the invoice address's commercial partner, as for the receivables.
         """
-        self.env["sale.order"].flush_model(["partner_invoice_id", "company_id", "state", "currency_id"])
+        return self._query_order_commitments(
+            SQL("customer.commercial_partner_id"),
+            SQL("customer.commercial_partner_id IN %s", partner_ids),
+            company,
+            exclude_order_ids,
+            only_order_ids,
+        )
+
+    @api.model
+    def _query_order_commitments(self, key, condition, company, exclude_order_ids, only_order_ids=None):
+        """The uninvoiced commitments of confirmed orders (see ``_query_uninvoiced_orders``),
+        grouped by the SQL expression ``key`` over the orders matching ``condition``
+        (``so`` is the order, ``customer`` its invoice address).
+        Returns ``{key: {currency_id: amount}}``."""
+        self.env["sale.order"].flush_model(["partner_invoice_id", "team_id", "company_id", "state", "currency_id"])
         self.env["sale.order.line"].flush_model(
             ["order_id", "display_type", "is_downpayment", "product_uom_qty", "qty_delivered",
              "price_total", "price_unit", "discount", "product_uom"]
@@ -952,7 +1030,7 @@ class CreditProfile(models.Model):
             SQL(
                 """
                 WITH line AS (
-                    SELECT customer.commercial_partner_id AS partner_id,
+                    SELECT %(key)s AS key_id,
                            so.currency_id,
                            sol.id,
                            sol.is_downpayment,
@@ -968,7 +1046,7 @@ class CreditProfile(models.Model):
                       FROM sale_order so
                       JOIN res_partner customer ON customer.id = so.partner_invoice_id
                       JOIN sale_order_line sol ON sol.order_id = so.id
-                     WHERE customer.commercial_partner_id IN %(partners)s
+                     WHERE %(condition)s
                        AND so.company_id = %(company)s
                        AND so.state = 'sale'
                        AND sol.display_type IS NULL
@@ -992,7 +1070,7 @@ class CreditProfile(models.Model):
                        AND move.move_type IN ('out_invoice', 'out_refund')
                   GROUP BY rel.order_line_id
                 )
-                SELECT line.partner_id,
+                SELECT line.key_id,
                        line.currency_id,
                        SUM(CASE
                            WHEN line.is_downpayment THEN -COALESCE(invoiced.amount, 0)
@@ -1002,17 +1080,18 @@ class CreditProfile(models.Model):
                        END)
                   FROM line
              LEFT JOIN invoiced ON invoiced.order_line_id = line.id
-              GROUP BY line.partner_id, line.currency_id
+              GROUP BY line.key_id, line.currency_id
                 """,
-                partners=partner_ids,
+                key=key,
+                condition=condition,
                 company=company.id,
                 excluded=exclude_order_ids,
                 only_orders=only_orders,
             )
         )
         result = defaultdict(dict)
-        for partner_id, currency_id, amount in rows:
-            result[partner_id][currency_id] = amount or 0.0
+        for key_id, currency_id, amount in rows:
+            result[key_id][currency_id] = amount or 0.0
         return result
 
     @api.model

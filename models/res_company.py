@@ -52,6 +52,29 @@ class ResCompany(models.Model):
     credit_max_order_action = fields.Selection(
         RULE_ACTIONS, string="Single Order Above Maximum", default="block", required=True
     )
+    credit_term_action = fields.Selection(
+        RULE_ACTIONS,
+        string="Payment Term Beyond the Grade",
+        default="block",
+        required=True,
+        help="Applies when a quotation's payment term is longer than the customer's grade allows.",
+    )
+    credit_deposit_action = fields.Selection(
+        RULE_ACTIONS,
+        string="Deposit Not Paid",
+        default="block",
+        required=True,
+        help="Applies while less of the order is paid online than the deposit the customer's grade "
+        "requires (all of it for a cash-only customer).",
+    )
+    credit_team_budget_action = fields.Selection(
+        RULE_ACTIONS,
+        string="Sales Team Budget Exceeded",
+        default="block",
+        required=True,
+        help="Applies when a confirmation would take its sales team's exposure beyond the team's "
+        "credit budget (teams without a budget are not checked).",
+    )
     credit_count_draft_invoices = fields.Boolean(
         string="Count Draft Invoices",
         help="Add draft customer invoices that do not come from a sales order to the exposure.",
@@ -185,6 +208,11 @@ class ResCompany(models.Model):
             expired_action=self.credit_expired_action,
             max_order_amount=self.credit_max_order_amount,
             max_order_action=self.credit_max_order_action,
+            extra={
+                "term_action": self.credit_term_action,
+                "deposit_action": self.credit_deposit_action,
+                "team_budget_action": self.credit_team_budget_action,
+            },
         )
 
     @api.model

@@ -14,6 +14,9 @@ class ResConfigSettings(models.TransientModel):
     credit_expired_action = fields.Selection(related="company_id.credit_expired_action", readonly=False)
     credit_max_order_amount = fields.Monetary(related="company_id.credit_max_order_amount", readonly=False)
     credit_max_order_action = fields.Selection(related="company_id.credit_max_order_action", readonly=False)
+    credit_term_action = fields.Selection(related="company_id.credit_term_action", readonly=False)
+    credit_deposit_action = fields.Selection(related="company_id.credit_deposit_action", readonly=False)
+    credit_team_budget_action = fields.Selection(related="company_id.credit_team_budget_action", readonly=False)
     credit_count_draft_invoices = fields.Boolean(
         related="company_id.credit_count_draft_invoices", readonly=False
     )

@@ -104,6 +104,40 @@ class SaleOrder(models.Model):
                 and "pending" not in order.credit_approval_ids.mapped("state")
             )
 
+    @api.depends("company_id", "partner_id", "partner_invoice_id")
+    def _compute_require_payment(self):
+        super()._compute_require_payment()
+        deposits = self._credit_grade_deposit_percents()
+        for order in self:
+            if deposits.get(order):
+                order.require_payment = True
+
+    @api.depends("require_payment", "partner_id", "partner_invoice_id")
+    def _compute_prepayment_percent(self):
+        super()._compute_prepayment_percent()
+        deposits = self._credit_grade_deposit_percents()
+        for order in self:
+            if deposits.get(order):
+                order.prepayment_percent = deposits[order] / 100.0
+
+    def _credit_grade_deposit_percents(self):
+        """``{order: deposit share (0-100)}`` the customers' grades require where credit control
+        is on (all of it for cash-only customers): proposed as the quotations' online prepayment."""
+        orders = self.filtered(lambda order: order.partner_id and order.company_id.credit_control_enabled)
+        if not orders:
+            return {}
+        customers = {order: order._credit_customer() for order in orders}
+        profiles = self.env["credit.profile"].sudo().search(
+            [("partner_id", "in", [c.id for c in customers.values()]), ("company_id", "in", orders.company_id.ids)]
+        )
+        by_key = {(profile.partner_id, profile.company_id): profile for profile in profiles}
+        deposits = {}
+        for order, customer in customers.items():
+            profile = by_key.get((customer, order.company_id))
+            if profile:
+                deposits[order] = 100.0 if profile.mode == "cash" else profile.rating_id.grade_id.deposit_percent
+        return deposits
+
     # ------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------
@@ -283,28 +317,34 @@ class SaleOrder(models.Model):
         )
         return totals["total_amount_currency"]
 
-    def _credit_prepaid_amount(self):
-        """What the customer paid online for this order and accounting does not hold yet
-        (order currency).
-
-        Only transactions of this order alone, of its own customer and company, that the
-        provider authorized or confirmed count. A transaction whose payment is posted is
-        already in the open receivables: counting it here as well would count it twice.
-        """
+    def _credit_online_transactions(self):
+        """This order's online payments that count: authorized or confirmed by the provider,
+        for this order alone, of its own customer and company (as superuser)."""
         self.ensure_one()
         customer = self._credit_customer()
-        transactions = self.sudo().transaction_ids.filtered(
+        return self.sudo().transaction_ids.filtered(
             lambda tx: tx.state in ("authorized", "done")
             and tx.sale_order_ids == self
             and tx.partner_id.commercial_partner_id == customer
             and tx.company_id == self.company_id
-            and tx.payment_id.move_id.state != "posted"
         )
+
+    def _credit_paid_online_amount(self, unbooked_only=False):
+        """What the customer paid online for this order (order currency); ``unbooked_only``:
+        only what accounting does not hold yet. A transaction whose payment is posted is in
+        the open receivables already: deducting it from the order as well would count it twice."""
+        transactions = self._credit_online_transactions()
+        if unbooked_only:
+            transactions = transactions.filtered(lambda tx: tx.payment_id.move_id.state != "posted")
         date = fields.Date.context_today(self)
         return sum(
             tx.currency_id._convert(tx.amount, self.currency_id, self.company_id, date, round=False)
             for tx in transactions
         )
+
+    def _credit_prepaid_amount(self):
+        """What the customer paid online for this order and accounting does not hold yet."""
+        return self._credit_paid_online_amount(unbooked_only=True)
 
     def _credit_commitment(self, check_date):
         """``(total, unpaid)``: the order's recomputed total and the part of it not prepaid
@@ -334,6 +374,7 @@ class SaleOrder(models.Model):
             unpaid,
             exclude_order_ids=self._credit_batch_ids(),
             pending_orders=self._credit_batch_exposure(check_date),
+            order=self,
         )
         return profile, decision, facts
 

@@ -17,3 +17,6 @@ from . import test_data_access
 from . import test_check_hardening
 from . import test_limit_controls
 from . import test_rpc_attacks
+from . import test_guarantee
+from . import test_terms_by_grade
+from . import test_team_budget

@@ -26,9 +26,11 @@ class TestExposure(CreditControlCommon):
     Limit 1000 on ``cls.customer``; amounts are tax-free.
     """
 
-    # Queries of one confirmation / one evaluation, whatever the customer's history.
-    CONFIRM_QUERY_BUDGET = 29
-    EVALUATE_QUERY_BUDGET = 6
+    # Queries of one confirmation / one evaluation, whatever the customer's history
+    # (one of them the secured capacity of guarantees, whatever their number; one the facts
+    # of the grade's term and deposit rules).
+    CONFIRM_QUERY_BUDGET = 31
+    EVALUATE_QUERY_BUDGET = 7
 
     @classmethod
     def setUpClass(cls):
