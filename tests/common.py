@@ -152,5 +152,42 @@ class CreditControlCommon(AccountTestInvoicingCommon):
         ).create(vals)
         return wizard._create_payments()
 
+    @classmethod
+    def create_payment_provider(cls):
+        """A provider set up the way Odoo's payment tests do (payment.tests.common.PaymentCommon)."""
+        method = cls.env.ref("payment.payment_method_unknown")
+        provider = cls.env["payment.provider"].create(
+            {
+                "name": "Credit Test Provider",
+                "code": "none",
+                "state": "test",
+                "is_published": True,
+                "company_id": cls.company.id,
+                "payment_method_ids": [Command.set(method.ids)],
+            }
+        )
+        method.active = True  # once a provider supports it
+        cls.provider, cls.payment_method = provider, method
+        return provider
+
+    def done_transaction(self, amount, partner, order=None, reference=None):
+        """A confirmed online payment of ``amount`` by ``partner``, for ``order`` if given."""
+        currency = order.currency_id if order else self.company.currency_id
+        tx = self.env["payment.transaction"].sudo().create(
+            {
+                "provider_id": self.provider.id,
+                "payment_method_id": self.payment_method.id,
+                "reference": reference or f"{order.name if order else partner.name}-{amount}",
+                "amount": amount,
+                "currency_id": currency.id,
+                "partner_id": partner.id,
+                "operation": "online_direct",
+                "sale_order_ids": [Command.set(order.ids)] if order else [],
+            }
+        )
+        tx._set_done()
+        self.assertEqual(tx.state, "done")
+        return tx
+
     def confirm_as(self, order, user):
         return order.with_user(user).action_confirm()

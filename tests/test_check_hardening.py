@@ -183,20 +183,9 @@ class TestCheckHardening(CreditControlCommon):
         self.assertEqual(self.exposure(), (800.0, 800.0))
 
     def test_another_customers_payment_does_not_cover_the_order(self):
-        provider, method = self._payment_provider()
+        self.create_payment_provider()
         quotation = self.order_of(self.product, 12, 100.0, user=self.salesman)
-        foreign_tx = self.env["payment.transaction"].sudo().create(
-            {
-                "provider_id": provider.id,
-                "payment_method_id": method.id,
-                "reference": "OTHER-TX",
-                "amount": 1200.0,
-                "currency_id": quotation.currency_id.id,
-                "partner_id": self.other_customer.id,
-                "operation": "online_direct",
-            }
-        )
-        foreign_tx._set_done()
+        foreign_tx = self.done_transaction(1200.0, self.other_customer, reference="OTHER-TX")
         with self.assertRaises(AccessError):
             quotation.with_user(self.salesman).write({"transaction_ids": [Command.link(foreign_tx.id)]})
         # Linked all the same (e.g. by someone with every right): it is not this customer's payment.
@@ -246,21 +235,9 @@ class TestCheckHardening(CreditControlCommon):
 
     def test_booked_online_payment_is_not_deducted_twice(self):
         self.create_invoice(self.customer, 1000.0)
-        provider, method = self._payment_provider()
+        self.create_payment_provider()
         quotation = self.order_of(self.product, 8, 100.0)
-        tx = self.env["payment.transaction"].sudo().create(
-            {
-                "provider_id": provider.id,
-                "payment_method_id": method.id,
-                "reference": "PREPAY-700",
-                "amount": 700.0,
-                "currency_id": quotation.currency_id.id,
-                "partner_id": self.customer.id,
-                "operation": "online_direct",
-                "sale_order_ids": [Command.set(quotation.ids)],
-            }
-        )
-        tx._set_done()
+        tx = self.done_transaction(700.0, self.customer, quotation, reference="PREPAY-700")
         self.assertEqual(quotation._credit_prepaid_amount(), 700.0)
         payment = self.env["account.payment"].create(
             {
@@ -435,21 +412,3 @@ class TestCheckHardening(CreditControlCommon):
         self.assertIn(self.env.ref("base.user_admin"), approval.activity_ids.user_id)
         self.assertNotIn(self.credit_manager, approval.activity_ids.user_id)
         self.assertIn("no credit manager other than the requester", approval.activity_ids[0].summary)
-
-    # ------------------------------------------------------------
-    # Helpers
-    # ------------------------------------------------------------
-
-    def _payment_provider(self):
-        method = self.env.ref("payment.payment_method_unknown")
-        provider = self.env["payment.provider"].create(
-            {
-                "name": "Credit Hardening Provider",
-                "code": "none",
-                "state": "test",
-                "company_id": self.company.id,
-                "payment_method_ids": [Command.set(method.ids)],
-            }
-        )
-        method.active = True
-        return provider, method

@@ -27,20 +27,7 @@ class TestOnlineConfirmation(CreditControlCommon):
             company_ids=[Command.set(cls.company.ids)],
         )
         cls.hold_activity_type = cls.env.ref("sale_credit_control.mail_activity_type_credit_hold")
-        # A provider set up the way Odoo's payment tests do (payment.tests.common.PaymentCommon).
-        payment_method = cls.env.ref("payment.payment_method_unknown")
-        cls.provider = cls.env["payment.provider"].create(
-            {
-                "name": "Credit Test Provider",
-                "code": "none",
-                "state": "test",
-                "is_published": True,
-                "company_id": cls.company.id,
-                "payment_method_ids": [Command.set(payment_method.ids)],
-            }
-        )
-        payment_method.write({"active": True})  # once a provider supports it
-        cls.payment_method = payment_method
+        cls.create_payment_provider()
 
     # ------------------------------------------------------------
     # Helpers
@@ -54,24 +41,7 @@ class TestOnlineConfirmation(CreditControlCommon):
     def pay_online(self, order, amount):
         """A done online payment of ``amount`` for ``order``, then the confirmation the
         payment post-processing runs. Returns the orders it confirmed."""
-        tx = (
-            self.env["payment.transaction"]
-            .sudo()
-            .create(
-                {
-                    "provider_id": self.provider.id,
-                    "payment_method_id": self.payment_method.id,
-                    "reference": f"{order.name}-{amount}",
-                    "amount": amount,
-                    "currency_id": order.currency_id.id,
-                    "partner_id": order.partner_invoice_id.id,
-                    "operation": "online_direct",
-                    "sale_order_ids": [Command.set(order.ids)],
-                }
-            )
-        )
-        tx._set_done()
-        self.assertEqual(tx.state, "done")
+        tx = self.done_transaction(amount, order.partner_invoice_id, order)
         return tx._check_amount_and_confirm_order()
 
     def assert_held(self, order, exposure_before, order_exposure, exposure_after):

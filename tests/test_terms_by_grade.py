@@ -52,18 +52,7 @@ class TestTermsByGrade(CreditControlCommon):
         cls.profile_of(cls.customer).sudo().rating_id = rating
         cls.term_30 = cls.env.ref("account.account_payment_term_30days")
         cls.term_15 = cls.env.ref("account.account_payment_term_15days")
-        method = cls.env.ref("payment.payment_method_unknown")
-        cls.provider = cls.env["payment.provider"].create(
-            {
-                "name": "Deposit Provider",
-                "code": "none",
-                "state": "test",
-                "company_id": cls.company.id,
-                "payment_method_ids": [Command.set(method.ids)],
-            }
-        )
-        method.active = True
-        cls.payment_method = method
+        cls.create_payment_provider()
 
     def quotation(self, amount=600.0, term=None):
         order = self.create_order(self.customer, amount, user=self.salesman)
@@ -71,20 +60,7 @@ class TestTermsByGrade(CreditControlCommon):
         return order
 
     def pay_online(self, order, amount):
-        tx = self.env["payment.transaction"].sudo().create(
-            {
-                "provider_id": self.provider.id,
-                "payment_method_id": self.payment_method.id,
-                "reference": f"{order.name}-deposit-{amount}",
-                "amount": amount,
-                "currency_id": order.currency_id.id,
-                "partner_id": self.customer.id,
-                "operation": "online_direct",
-                "sale_order_ids": [Command.set(order.ids)],
-            }
-        )
-        tx._set_done()
-        return tx
+        return self.done_transaction(amount, self.customer, order, reference=f"{order.name}-deposit-{amount}")
 
     def test_quotation_proposes_the_grades_deposit_as_online_prepayment(self):
         order = self.quotation()
