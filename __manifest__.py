@@ -37,6 +37,7 @@
         "views/credit_rating_views.xml",
         "wizards/credit_rating_run_views.xml",
         "views/credit_guarantee_views.xml",
+        "views/credit_insurance_policy_views.xml",
         "views/credit_profile_views.xml",
         "views/credit_profile_review_views.xml",
         "views/credit_alert_views.xml",
@@ -48,6 +49,7 @@
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/crm_team_views.xml",
+        "views/credit_group_views.xml",
         "views/credit_control_menus.xml",
     ],
     "assets": {

@@ -11,6 +11,8 @@ from . import credit_bureau_report
 from . import credit_bank_reference
 from . import credit_profile
 from . import credit_guarantee
+from . import credit_insurance_policy
+from . import credit_insurance_cover
 from . import credit_rating_engine
 from . import credit_check
 from . import credit_approval
@@ -24,3 +26,4 @@ from . import credit_alert
 from . import payment_transaction
 from . import account_payment_term
 from . import crm_team
+from . import credit_group

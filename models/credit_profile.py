@@ -14,6 +14,8 @@ from odoo.tools import SQL, format_date, formatLang
 from ..credit_policy.budgets import BUDGET_RULES
 from ..credit_policy.decision import RULES, CreditFacts, evaluate
 from ..credit_policy.exposure import CORE_PARTS, Exposure
+from ..credit_policy.groups import GROUP_RULES, member_shares
+from ..credit_policy.insurance import INSURANCE_RULES, insured_split
 from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE, review_due
 from ..credit_policy.terms import TERM_RULES
 
@@ -29,6 +31,7 @@ AUDITED_FIELDS = ("mode", "tolerance_percent", "on_hold", "limit_valid_until")
 # Settings whose changes may let a held quotation pass (or stop a ready one): re-evaluate them.
 REEVALUATE_FIELDS = ("on_hold", "mode", "tolerance_percent", "limit_valid_until", "review_date")
 _logger = logging.getLogger(__name__)
+CREDIT_GROUP_READERS = "sale_credit_control.group_credit_manager,sale_credit_control.group_credit_auditor"
 REVIEW_STATES = [(REVIEW_OK, "Up to Date"), (REVIEW_DUE_SOON, "Due Soon"), (REVIEW_OVERDUE, "Overdue")]
 
 
@@ -149,6 +152,17 @@ class CreditProfile(models.Model):
     )
     available_amount = fields.Monetary(compute="_compute_exposure", string="Available Credit")
     utilization = fields.Float(compute="_compute_exposure", string="Utilization (%)")
+    insured_exposure_amount = fields.Monetary(
+        compute="_compute_insured_exposure",
+        string="Insured Exposure",
+        help="The part of the exposure credit insurance pays: min(exposure, insured limit) x the policy's "
+        "coverage, over the customer's covers valid today.",
+    )
+    uninsured_exposure_amount = fields.Monetary(
+        compute="_compute_insured_exposure",
+        string="Uninsured Exposure",
+        help="The exposure no credit insurance covers.",
+    )
     overdue_amount = fields.Monetary(compute="_compute_exposure", string="Overdue Amount")
     overdue_days = fields.Integer(compute="_compute_exposure", string="Oldest Days Overdue")
     credit_state = fields.Selection(
@@ -222,6 +236,28 @@ class CreditProfile(models.Model):
     history_ids = fields.One2many("credit.limit.history", "profile_id", string="History")
     approval_ids = fields.One2many("credit.approval", compute="_compute_approval_ids", string="Approvals")
     check_ids = fields.One2many("credit.check", compute="_compute_approval_ids", string="Checks")
+    # The customer's credit group (corporate family) in this company and its figures.
+    credit_group_id = fields.Many2one(
+        "credit.group", compute="_compute_credit_group", string="Credit Group", groups=CREDIT_GROUP_READERS
+    )
+    group_limit = fields.Monetary(
+        compute="_compute_credit_group", string="Group Limit", groups=CREDIT_GROUP_READERS
+    )
+    group_exposure_amount = fields.Monetary(
+        compute="_compute_credit_group",
+        string="Group Exposure",
+        groups=CREDIT_GROUP_READERS,
+        help="The sum of the exposure of all members of the customer's credit group.",
+    )
+    group_available_amount = fields.Monetary(
+        compute="_compute_credit_group", string="Group Available", groups=CREDIT_GROUP_READERS
+    )
+    group_share = fields.Float(
+        compute="_compute_credit_group",
+        string="Share of Group Exposure",
+        groups=CREDIT_GROUP_READERS,
+        help="This customer's exposure over its credit group's exposure.",
+    )
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -287,6 +323,25 @@ class CreditProfile(models.Model):
             for label, amount in rows
         )
 
+    @api.depends_context("company")
+    @api.depends("partner_id", "company_id")
+    def _compute_credit_group(self):
+        groups = self.env["credit.group"].sudo().search(
+            [("partner_ids", "in", self.partner_id.ids), ("company_id", "in", self.company_id.ids)]
+        )
+        exposures = groups._credit_member_exposures(fields.Date.context_today(self))
+        group_of = {
+            (partner.id, group.company_id.id): group for group in groups for partner in group.partner_ids
+        }
+        for profile in self:
+            group = group_of.get((profile.partner_id.id, profile.company_id.id), groups.browse())
+            total, shares = member_shares(exposures.get(group.id, {}))
+            profile.credit_group_id = group.id
+            profile.group_limit = group.credit_limit
+            profile.group_exposure_amount = total
+            profile.group_available_amount = group.credit_limit - total if group.credit_limit else 0.0
+            profile.group_share = shares.get(profile.partner_id.id, 0.0)
+
     def _search_is_over_limit(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise NotImplementedError(_("Unsupported search on Over Limit."))
@@ -294,6 +349,19 @@ class CreditProfile(models.Model):
         over = candidates.filtered("is_over_limit")
         wanted = value if operator == "=" else not value
         return [("id", "in" if wanted else "not in", over.ids)]
+
+    @api.depends_context("company")
+    @api.depends("partner_id", "company_id", "mode", "on_hold")
+    def _compute_insured_exposure(self):
+        today = fields.Date.context_today(self)
+        covers = self.env["credit.insurance.cover"].sudo()
+        for company, profiles in self.grouped("company_id").items():
+            insured_by_partner = covers._insured_covers(profiles.partner_id.ids, company, today)
+            for profile in profiles:
+                limits, _insurers = insured_by_partner.get(profile.partner_id.id, ([], ""))
+                insured, uninsured = insured_split(profile.exposure_amount, limits)
+                profile.insured_exposure_amount = insured
+                profile.uninsured_exposure_amount = uninsured
 
     def _compute_approval_ids(self):
         for profile in self:
@@ -572,6 +640,7 @@ class CreditProfile(models.Model):
                 term_days=order.payment_term_id._credit_longest_days(),
                 deposit_percent=grade.deposit_percent,
             )
+        facts.update(self._credit_insurance_facts(check_date))
         team = order.team_id.sudo()
         if team.credit_budget:
             facts.update(
@@ -581,7 +650,36 @@ class CreditProfile(models.Model):
                     order.company_id, check_date, exclude_order_ids=order._credit_batch_ids()
                 )[team.id],
             )
+        facts.update(self._credit_group_facts(order, check_date))
         return facts
+
+    def _credit_group_facts(self, order, check_date):
+        """The customer's credit group facts: one lookup query when it is in no group with a limit."""
+        group = self.env["credit.group"]._credit_group_of(self.partner_id, self.company_id)
+        if not group:
+            return {}
+        exposures = group._credit_member_exposures(check_date, exclude_order_ids=order._credit_batch_ids())
+        return {
+            "group": group.name,
+            "group_limit": group.credit_limit,
+            "group_exposure": sum(exposures[group.id].values()),
+        }
+
+    def _credit_insurance_facts(self, check_date):
+        """The customer's insured limit, where its company requires credit insurance (one grouped
+        query then; none otherwise): 0 without a valid cover."""
+        self.ensure_one()
+        if not self.company_id.credit_insurance_required:
+            return {}
+        covers = self.env["credit.insurance.cover"].sudo()
+        limits, insurers = covers._insured_covers(self.partner_id.ids, self.company_id, check_date).get(
+            self.partner_id.id, ([], "")
+        )
+        return {
+            "insurance_required": True,
+            "insured_limit": sum(limit for limit, _coverage in limits),
+            "insurers": insurers,
+        }
 
     def _explain(self, decision, facts, reasons=None):
         """Translated lines explaining ``reasons`` (default: all of the decision's), with figures."""
@@ -623,6 +721,8 @@ class CreditProfile(models.Model):
             "payment_term": self._text_payment_term,
             "deposit": self._text_deposit,
             "team_budget": self._text_team_budget,
+            "insurance": self._text_insurance,
+            "group_limit": self._text_group_limit,
         }
 
     def _text_payment_term(self, fig):
@@ -654,6 +754,36 @@ class CreditProfile(models.Model):
             before=self._format_amount(fig["exposure_before"]),
             after=self._format_amount(fig["exposure_after"]),
             available=self._format_amount(fig["available"]),
+        )
+
+    def _text_group_limit(self, fig):
+        return _(
+            "The credit group %(group)s would exceed its group limit of %(limit)s: the group's exposure is "
+            "%(before)s before this order and %(after)s after (available %(available)s).",
+            group=fig["group"],
+            limit=self._format_amount(fig["limit"]),
+            before=self._format_amount(fig["exposure_before"]),
+            after=self._format_amount(fig["exposure_after"]),
+            available=self._format_amount(fig["available"]),
+        )
+
+    def _text_insurance(self, fig):
+        if not fig["insurers"]:
+            return _(
+                "%(partner)s has no valid credit insurance cover, which %(company)s requires: the exposure "
+                "after this order would be %(after)s with an insured limit of %(limit)s.",
+                partner=self.partner_id.display_name,
+                company=self.company_id.name,
+                after=self._format_amount(fig["exposure_after"]),
+                limit=self._format_amount(fig["insured_limit"]),
+            )
+        return _(
+            "The exposure after this order, %(after)s, exceeds the insured limit of %(limit)s "
+            "(credit insurance: %(insurers)s) by %(excess)s.",
+            after=self._format_amount(fig["exposure_after"]),
+            limit=self._format_amount(fig["insured_limit"]),
+            insurers=fig["insurers"],
+            excess=self._format_amount(fig["excess"]),
         )
 
     def _text_cash_only(self, fig):
@@ -927,7 +1057,7 @@ class CreditProfile(models.Model):
         """The rules the check runs (policy-core functions of facts and policy); an add-on
         returns ``super()._credit_rules() + (its_rule,)`` and renders its reason in
         :meth:`_credit_reason_texts`."""
-        return RULES + TERM_RULES + BUDGET_RULES
+        return RULES + TERM_RULES + BUDGET_RULES + GROUP_RULES + INSURANCE_RULES
 
     @api.model
     def _converter(self, company, check_date):

@@ -75,6 +75,27 @@ class ResCompany(models.Model):
         help="Applies when a confirmation would take its sales team's exposure beyond the team's "
         "credit budget (teams without a budget are not checked).",
     )
+    credit_group_action = fields.Selection(
+        RULE_ACTIONS,
+        string="Credit Group Limit Exceeded",
+        default="block",
+        required=True,
+        help="Applies when a confirmation would take the customer's credit group beyond the group "
+        "limit, even if the customer is within its own limit (groups without a limit are not checked).",
+    )
+    credit_insurance_required = fields.Boolean(
+        string="Credit Insurance Required",
+        help="Customers' exposure must be covered by credit insurance: the insurance rule applies when "
+        "a confirmation would take a customer's exposure beyond its insured limit (0 without a valid cover).",
+    )
+    credit_insurance_action = fields.Selection(
+        RULE_ACTIONS,
+        string="Insured Limit Exceeded",
+        default="warn",
+        required=True,
+        help="Applies, where credit insurance is required, when the exposure after the order is above "
+        "the customer's insured limit.",
+    )
     credit_count_draft_invoices = fields.Boolean(
         string="Count Draft Invoices",
         help="Add draft customer invoices that do not come from a sales order to the exposure.",
@@ -212,6 +233,8 @@ class ResCompany(models.Model):
                 "term_action": self.credit_term_action,
                 "deposit_action": self.credit_deposit_action,
                 "team_budget_action": self.credit_team_budget_action,
+                "insurance_action": self.credit_insurance_action,
+                "group_limit_action": self.credit_group_action,
             },
         )
 

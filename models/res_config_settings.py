@@ -17,6 +17,9 @@ class ResConfigSettings(models.TransientModel):
     credit_term_action = fields.Selection(related="company_id.credit_term_action", readonly=False)
     credit_deposit_action = fields.Selection(related="company_id.credit_deposit_action", readonly=False)
     credit_team_budget_action = fields.Selection(related="company_id.credit_team_budget_action", readonly=False)
+    credit_insurance_required = fields.Boolean(related="company_id.credit_insurance_required", readonly=False)
+    credit_insurance_action = fields.Selection(related="company_id.credit_insurance_action", readonly=False)
+    credit_group_action = fields.Selection(related="company_id.credit_group_action", readonly=False)
     credit_count_draft_invoices = fields.Boolean(
         related="company_id.credit_count_draft_invoices", readonly=False
     )

@@ -18,5 +18,7 @@ from . import test_check_hardening
 from . import test_limit_controls
 from . import test_rpc_attacks
 from . import test_guarantee
+from . import test_insurance
 from . import test_terms_by_grade
 from . import test_team_budget
+from . import test_credit_group

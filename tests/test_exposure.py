@@ -28,8 +28,8 @@ class TestExposure(CreditControlCommon):
 
     # Queries of one confirmation / one evaluation, whatever the customer's history
     # (one of them the secured capacity of guarantees, whatever their number; one the facts
-    # of the grade's term and deposit rules).
-    CONFIRM_QUERY_BUDGET = 31
+    # of the grade's term and deposit rules; one the lookup of the customer's credit group).
+    CONFIRM_QUERY_BUDGET = 32
     EVALUATE_QUERY_BUDGET = 7
 
     @classmethod
