@@ -5,29 +5,9 @@ A rule an extension runs through ``evaluate(facts, policy, RULES + BUDGET_RULES)
 team's exposure before this order, ``team`` its name. Setting: ``team_budget_action``.
 """
 
-from .decision import BLOCK, Reason
+from .ceilings import shared_ceiling_rule
 
-
-def team_budget_rule(facts, policy):
-    """The order would take its sales team's exposure beyond the team's credit budget."""
-    budget = facts.extra.get("team_budget") or 0.0
-    if budget <= 0:
-        return
-    before = facts.extra.get("team_exposure", 0.0)
-    after = before + facts.exposure.current_order
-    if after <= budget:
-        return
-    yield Reason(
-        "team_budget",
-        policy.extra.get("team_budget_action", BLOCK),
-        {
-            "team": facts.extra.get("team", ""),
-            "budget": budget,
-            "exposure_before": before,
-            "exposure_after": after,
-            "available": budget - before,
-        },
-    )
-
+#: The order would take its sales team's exposure beyond the team's credit budget.
+team_budget_rule = shared_ceiling_rule("team_budget", "team_budget", "team_exposure", "team", "budget")
 
 BUDGET_RULES = (team_budget_rule,)

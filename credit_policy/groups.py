@@ -6,29 +6,10 @@ addition to each member's own limit. Facts (``CreditFacts.extra``): ``group_limi
 name. Setting: ``group_limit_action``.
 """
 
-from .decision import BLOCK, Reason
+from .ceilings import shared_ceiling_rule
 
-
-def group_limit_rule(facts, policy):
-    """The order would take its customer's credit group beyond the group limit."""
-    limit = facts.extra.get("group_limit") or 0.0
-    if limit <= 0:
-        return
-    before = facts.extra.get("group_exposure", 0.0)
-    after = before + facts.exposure.current_order
-    if after <= limit:
-        return
-    yield Reason(
-        "group_limit",
-        policy.extra.get("group_limit_action", BLOCK),
-        {
-            "group": facts.extra.get("group", ""),
-            "limit": limit,
-            "exposure_before": before,
-            "exposure_after": after,
-            "available": limit - before,
-        },
-    )
+#: The order would take its customer's credit group beyond the group limit.
+group_limit_rule = shared_ceiling_rule("group_limit", "group_limit", "group_exposure", "group", "limit")
 
 
 def member_shares(exposures):

@@ -1,5 +1,6 @@
 from . import res_company
 from . import res_config_settings
+from . import credit_validity_mixin
 from . import credit_limit_history
 from . import credit_scorecard
 from . import credit_scorecard_factor

@@ -2,9 +2,13 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.osv import expression
 from odoo.tools import formatLang
 
 from ..credit_policy.groups import member_shares
+
+# Changes that may let a member's held quotation pass (or stop a ready one).
+REEVALUATE_FIELDS = {"credit_limit", "partner_ids", "parent_partner_id", "active", "company_id"}
 
 
 class CreditGroup(models.Model):
@@ -49,6 +53,15 @@ class CreditGroup(models.Model):
         domain="[('is_company', '=', True)]",
         help="The commercial partners (companies) sharing the group limit.",
     )
+    parent_partner_id = fields.Many2one(
+        "res.partner",
+        string="Parent Company",
+        tracking=True,
+        check_company=True,
+        domain="[('is_company', '=', True)]",
+        help="The corporate family's parent: it and every company under it (subsidiaries, and "
+        "theirs) are members, in addition to those listed. Empty: only the listed members.",
+    )
     member_count = fields.Integer(compute="_compute_member_count", string="Members Count")
     exposure_amount = fields.Monetary(
         compute="_compute_exposure",
@@ -68,10 +81,10 @@ class CreditGroup(models.Model):
     # COMPUTE
     # ------------------------------------------------------------
 
-    @api.depends("partner_ids")
+    @api.depends("partner_ids", "parent_partner_id")
     def _compute_member_count(self):
         for group in self:
-            group.member_count = len(group.partner_ids)
+            group.member_count = len(group._credit_members())
 
     @api.depends_context("company")
     @api.depends("partner_ids", "company_id", "credit_limit")
@@ -106,7 +119,7 @@ class CreditGroup(models.Model):
     # CONSTRAINTS
     # ------------------------------------------------------------
 
-    @api.constrains("partner_ids", "company_id")
+    @api.constrains("partner_ids", "company_id", "parent_partner_id")
     def _check_partner_ids(self):
         for group in self:
             contacts = group.partner_ids.filtered(lambda partner: partner.commercial_partner_id != partner)
@@ -119,27 +132,48 @@ class CreditGroup(models.Model):
                         partners=", ".join(contacts.mapped("display_name")),
                     )
                 )
-            if not group.partner_ids:
+            members = group._credit_members()
+            if not members:
                 continue
-            others = self.sudo().search(
-                [
-                    ("id", "!=", group.id),
-                    ("company_id", "=", group.company_id.id),
-                    ("partner_ids", "in", group.partner_ids.ids),
-                ],
-                limit=1,
-            )
-            if others:
-                shared = group.partner_ids & others.partner_ids
-                raise ValidationError(
-                    _(
-                        "A customer belongs to at most one credit group per company: %(partners)s already "
-                        "in credit group %(other)s of %(company)s.",
-                        partners=", ".join(shared.mapped("display_name")),
-                        other=others.name,
-                        company=group.company_id.name,
+            others = self.sudo().search([("id", "!=", group.id), ("company_id", "=", group.company_id.id)])
+            for other in others:
+                shared = members & other._credit_members()
+                if shared:
+                    raise ValidationError(
+                        _(
+                            "A customer belongs to at most one credit group per company: %(partners)s "
+                            "already in credit group %(other)s of %(company)s.",
+                            partners=", ".join(shared.mapped("display_name")),
+                            other=other.name,
+                            company=group.company_id.name,
+                        )
                     )
-                )
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        groups = super().create(vals_list)
+        groups._reevaluate_held_orders()
+        return groups
+
+    def write(self, vals):
+        if not REEVALUATE_FIELDS.intersection(vals):
+            return super().write(vals)
+        before = {group: group._credit_members() for group in self}
+        result = super().write(vals)
+        for group in self:
+            group._reevaluate_held_orders(before[group])
+        return result
+
+    def unlink(self):
+        members = {group: (group._credit_members(), group.company_id) for group in self}
+        result = super().unlink()
+        for partners, company in members.values():
+            self.env["sale.order"]._credit_reevaluate_partners(partners, company)
+        return result
 
     # ------------------------------------------------------------
     # BUSINESS
@@ -149,10 +183,42 @@ class CreditGroup(models.Model):
     def _credit_group_of(self, partner, company):
         """The credit group with a limit that ``partner`` (a commercial partner) belongs to in
         ``company``, or an empty recordset: one query."""
+        return self._credit_groups_of(partner, company, [("credit_limit", ">", 0)])[:1]
+
+    @api.model
+    def _credit_groups_of(self, partners, companies, domain=()):
+        """The groups of ``companies`` that ``partners`` (commercial partners) belong to, by name
+        or by family: one query (their ancestors are read from the partners' ``parent_id``,
+        usually already in cache)."""
+        ancestors = partners.sudo()
+        while ancestors.parent_id - ancestors:
+            ancestors |= ancestors.parent_id
         return self.sudo().search(
-            [("partner_ids", "in", partner.ids), ("company_id", "=", company.id), ("credit_limit", ">", 0)],
-            limit=1,
+            expression.AND(
+                [
+                    ["|", ("partner_ids", "in", partners.ids), ("parent_partner_id", "in", ancestors.ids)],
+                    [("company_id", "in", companies.ids)],
+                    list(domain),
+                ]
+            )
         )
+
+    def _credit_members(self):
+        """The commercial partners sharing this group's limit: the listed ones and, with a parent
+        company, the parent and every company under it."""
+        self.ensure_one()
+        members = self.sudo().partner_ids
+        if self.parent_partner_id:
+            members |= self.env["res.partner"].sudo().search(
+                [("id", "child_of", self.parent_partner_id.id), ("is_company", "=", True)]
+            )
+        return members
+
+    def _reevaluate_held_orders(self, former_members=None):
+        """Held quotations of the members (present and former) may pass or stop now."""
+        for group in self:
+            partners = group._credit_members() | (former_members or self.env["res.partner"])
+            self.env["sale.order"]._credit_reevaluate_partners(partners, group.company_id)
 
     def _credit_member_exposures(self, check_date, exclude_order_ids=()):
         """``{group id: {member id: exposure}}`` in each group's company currency at ``check_date``.
@@ -163,11 +229,11 @@ class CreditGroup(models.Model):
         profile = self.env["credit.profile"]
         result = {}
         for company, groups in self.sudo().grouped("company_id").items():
-            figures = profile._exposure_figures(groups.partner_ids, company, check_date, exclude_order_ids)
+            members = {group: group._credit_members() for group in groups}
+            all_members = self.env["res.partner"].union(*members.values())
+            figures = profile._exposure_figures(all_members, company, check_date, exclude_order_ids)
             for group in groups:
-                result[group.id] = {
-                    partner.id: figures[partner.id]["exposure"].total for partner in group.partner_ids
-                }
+                result[group.id] = {partner.id: figures[partner.id]["exposure"].total for partner in members[group]}
         return result
 
     def _format_amount(self, amount):

@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_date, formatLang
 
 GUARANTEE_TYPES = [
@@ -52,7 +52,7 @@ class CreditGuarantee(models.Model):
     """
 
     _name = "credit.guarantee"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "credit.validity.mixin"]
     _description = "Credit Guarantee"
     _order = "valid_to desc, id desc"
     _check_company_auto = True
@@ -136,51 +136,19 @@ class CreditGuarantee(models.Model):
 
     @api.constrains("amount")
     def _check_amount(self):
-        for guarantee in self:
-            if guarantee.amount <= 0:
-                raise ValidationError(
-                    _(
-                        "Amount: a guarantee must secure a positive amount, not %(amount)s.",
-                        amount=formatLang(self.env, guarantee.amount, currency_obj=guarantee.currency_id),
-                    )
-                )
+        self._credit_check_positive("amount")
 
     @api.constrains("coverage_percent")
     def _check_coverage_percent(self):
-        for guarantee in self:
-            if not 0 < guarantee.coverage_percent <= 100:
-                raise ValidationError(
-                    _(
-                        "Coverage (%%): must be above 0%% and at most 100%%, not %(coverage)s%%.",
-                        coverage=formatLang(self.env, guarantee.coverage_percent),
-                    )
-                )
+        self._credit_check_coverage()
 
     @api.constrains("valid_from", "valid_to")
     def _check_dates(self):
-        for guarantee in self:
-            if guarantee.valid_from and guarantee.valid_to and guarantee.valid_to < guarantee.valid_from:
-                raise ValidationError(
-                    _(
-                        "Valid To: the guarantee cannot end (%(end)s) before it starts (%(start)s).",
-                        end=format_date(self.env, guarantee.valid_to),
-                        start=format_date(self.env, guarantee.valid_from),
-                    )
-                )
+        self._credit_check_period("valid_from", "valid_to")
 
     @api.constrains("partner_id")
     def _check_commercial_partner(self):
-        for guarantee in self:
-            commercial = guarantee.partner_id.commercial_partner_id
-            if guarantee.partner_id != commercial:
-                raise ValidationError(
-                    _(
-                        "Customer: a guarantee secures the company, not a contact or address: "
-                        "use %(commercial)s instead of %(partner)s.",
-                        commercial=commercial.display_name,
-                        partner=guarantee.partner_id.display_name,
-                    )
-                )
+        self._credit_check_commercial_partner()
 
     # ------------------------------------------------------------
     # CRUD

@@ -1,8 +1,7 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
-from odoo.tools import SQL, format_date, formatLang
+from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class CreditInsuranceCover(models.Model):
@@ -14,6 +13,7 @@ class CreditInsuranceCover(models.Model):
     """
 
     _name = "credit.insurance.cover"
+    _inherit = ["credit.validity.mixin"]
     _description = "Credit Insurance Buyer Cover"
     _order = "policy_id, partner_id, id"
     _check_company_auto = True
@@ -68,44 +68,15 @@ class CreditInsuranceCover(models.Model):
 
     @api.constrains("insured_limit")
     def _check_insured_limit(self):
-        for cover in self:
-            if cover.insured_limit <= 0:
-                raise ValidationError(
-                    _(
-                        "Insured Limit: the insurer's limit for %(partner)s must be positive, "
-                        "not %(amount)s.",
-                        partner=cover.partner_id.display_name,
-                        amount=formatLang(self.env, cover.insured_limit, currency_obj=cover.currency_id),
-                    )
-                )
+        self._credit_check_positive("insured_limit")
 
     @api.constrains("date_from", "date_to")
     def _check_dates(self):
-        for cover in self:
-            if cover.date_from and cover.date_to and cover.date_to < cover.date_from:
-                raise ValidationError(
-                    _(
-                        "Valid To: the cover of %(partner)s cannot end (%(end)s) "
-                        "before it starts (%(start)s).",
-                        partner=cover.partner_id.display_name,
-                        end=format_date(self.env, cover.date_to),
-                        start=format_date(self.env, cover.date_from),
-                    )
-                )
+        self._credit_check_period("date_from", "date_to")
 
     @api.constrains("partner_id")
     def _check_commercial_partner(self):
-        for cover in self:
-            commercial = cover.partner_id.commercial_partner_id
-            if cover.partner_id != commercial:
-                raise ValidationError(
-                    _(
-                        "Customer: a cover insures the company, not a contact or address: "
-                        "use %(commercial)s instead of %(partner)s.",
-                        commercial=commercial.display_name,
-                        partner=cover.partner_id.display_name,
-                    )
-                )
+        self._credit_check_commercial_partner()
 
     # ------------------------------------------------------------
     # CRUD

@@ -1,6 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date, formatLang
+from odoo.exceptions import UserError
 
 POLICY_STATES = [("draft", "Draft"), ("active", "Active"), ("ended", "Ended")]
 
@@ -14,7 +13,7 @@ class CreditInsurancePolicy(models.Model):
     """
 
     _name = "credit.insurance.policy"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "credit.validity.mixin"]
     _description = "Credit Insurance Policy"
     _order = "date_to desc, id desc"
     _check_company_auto = True
@@ -62,26 +61,11 @@ class CreditInsurancePolicy(models.Model):
 
     @api.constrains("coverage_percent")
     def _check_coverage_percent(self):
-        for policy in self:
-            if not 0 < policy.coverage_percent <= 100:
-                raise ValidationError(
-                    _(
-                        "Coverage (%%): must be above 0%% and at most 100%%, not %(coverage)s%%.",
-                        coverage=formatLang(self.env, policy.coverage_percent),
-                    )
-                )
+        self._credit_check_coverage()
 
     @api.constrains("date_from", "date_to")
     def _check_dates(self):
-        for policy in self:
-            if policy.date_from and policy.date_to and policy.date_to < policy.date_from:
-                raise ValidationError(
-                    _(
-                        "Valid To: the policy cannot end (%(end)s) before it starts (%(start)s).",
-                        end=format_date(self.env, policy.date_to),
-                        start=format_date(self.env, policy.date_from),
-                    )
-                )
+        self._credit_check_period("date_from", "date_to")
 
     # ------------------------------------------------------------
     # CRUD

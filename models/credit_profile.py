@@ -326,12 +326,10 @@ class CreditProfile(models.Model):
     @api.depends_context("company")
     @api.depends("partner_id", "company_id")
     def _compute_credit_group(self):
-        groups = self.env["credit.group"].sudo().search(
-            [("partner_ids", "in", self.partner_id.ids), ("company_id", "in", self.company_id.ids)]
-        )
+        groups = self.env["credit.group"]._credit_groups_of(self.partner_id, self.company_id)
         exposures = groups._credit_member_exposures(fields.Date.context_today(self))
         group_of = {
-            (partner.id, group.company_id.id): group for group in groups for partner in group.partner_ids
+            (partner_id, group.company_id.id): group for group in groups for partner_id in exposures[group.id]
         }
         for profile in self:
             group = group_of.get((profile.partner_id.id, profile.company_id.id), groups.browse())

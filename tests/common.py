@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import Command, fields
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -191,3 +192,13 @@ class CreditControlCommon(AccountTestInvoicingCommon):
 
     def confirm_as(self, order, user):
         return order.with_user(user).action_confirm()
+
+    def try_confirm(self, order, user=None):
+        """Confirm ``order`` as ``user`` (the salesman by default): ``None`` when confirmed, else the
+        refusal's message. Not assertRaises: its savepoint would roll back the blocked status,
+        recorded through a second cursor that shares the test transaction."""
+        try:
+            self.confirm_as(order, user or self.salesman)
+        except UserError as error:
+            return str(error)
+        return None

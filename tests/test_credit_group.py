@@ -133,6 +133,45 @@ class TestCreditGroup(CreditControlCommon):
         with self.assertRaises(AccessError):
             group_b.with_user(self.credit_manager).read(["name"])
 
+    def test_family_group_follows_the_parent_company(self):
+        """A group on a parent company holds the parent and every company under it, including
+        a subsidiary created after the group, without anyone listing it."""
+        holding = self.env["res.partner"].create({"name": "Global Holding", "is_company": True})
+        family = self.env["credit.group"].create(
+            {"name": "Global Family", "credit_limit": 1000.0, "parent_partner_id": holding.id}
+        )
+        subsidiary = self.env["res.partner"].create(
+            {"name": "Global Subsidiary", "is_company": True, "parent_id": holding.id}
+        )
+        branch = self.env["res.partner"].create(
+            {"name": "Global Branch", "is_company": True, "parent_id": subsidiary.id}
+        )
+        for partner in holding | subsidiary | branch:
+            self.set_limit(partner, 10000.0)
+        self.assertEqual(family._credit_members(), holding | subsidiary | branch)
+        self.assertEqual(family.member_count, 3)
+        self.create_invoice(holding, 700.0)
+        message = self.try_confirm(self.create_order(branch, 400.0, user=self.salesman))
+        self.assertIn("The credit group Global Family would exceed its group limit", message)
+        self.assertEqual(self.profile_of(branch).with_user(self.credit_manager).credit_group_id, family)
+        # A company of the family cannot also be listed in another group of the company.
+        with self.assertRaisesRegex(ValidationError, "at most one credit group per company: Global Subsidiary"):
+            self.group.partner_ids = [Command.link(subsidiary.id)]
+
+    def test_group_changes_reevaluate_held_quotations(self):
+        self.create_invoice(self.sister, 700.0)
+        order = self.create_order(self.customer, 400.0, user=self.salesman)
+        self.assertIn("group limit", self.try_confirm(order))
+        self.assertEqual(order.credit_check_state, "blocked")
+        self.group.with_user(self.credit_manager).credit_limit = 2000.0
+        self.assertEqual(order.credit_check_state, "ready", "raising the group limit re-evaluates")
+        self.group.credit_limit = 1000.0
+        self.assertEqual(order.credit_check_state, "blocked", "lowering it stops the ready quotation")
+        self.group.partner_ids = [Command.unlink(self.sister.id)]
+        self.assertEqual(order.credit_check_state, "ready", "the sister's debt no longer counts")
+        self.assertIsNone(self.try_confirm(order))
+        self.assertEqual(order.state, "sale")
+
     def test_check_query_count_is_constant_in_members(self):
         """A member's confirmation costs the same number of queries in a group of 2 or of 10
         members; a customer in no group costs only the lookup of its group."""

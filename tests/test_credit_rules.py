@@ -45,24 +45,12 @@ class TestCreditRules(CreditControlCommon):
     def _set_policy(self, **vals):
         self.company.write({f"credit_{name}": value for name, value in vals.items()})
 
-    def _attempt(self, order, user=None):
-        """Confirm ``order`` as ``user`` (the salesman by default); the error message or None.
-
-        Without a savepoint, as in test_credit_check: the blocked attempt is recorded
-        through a second cursor that shares the test transaction, so it stays visible.
-        """
-        try:
-            self.confirm_as(order, user or self.salesman)
-        except UserError as error:
-            return str(error)
-        return None
-
     def _chatter_notes(self, order):
         return order.message_ids.filtered(lambda m: m.subtype_id == self.env.ref("mail.mt_note"))
 
     def assert_blocked(self, order, *fragments, user=None):
         user = user or self.salesman
-        message = self._attempt(order, user)
+        message = self.try_confirm(order, user)
         self.assertTrue(message, "the order should have been refused")
         for fragment in fragments:
             self.assertIn(fragment, message)
@@ -81,7 +69,7 @@ class TestCreditRules(CreditControlCommon):
 
     def assert_warned(self, order, *fragments, user=None):
         user = user or self.salesman
-        self.assertIsNone(self._attempt(order, user))
+        self.assertIsNone(self.try_confirm(order, user))
         self.assertEqual(order.state, "sale")
         self.assertEqual(order.credit_check_state, "warning")
         check = order.credit_check_ids
@@ -97,7 +85,7 @@ class TestCreditRules(CreditControlCommon):
         return check
 
     def assert_passed(self, order, user=None):
-        self.assertIsNone(self._attempt(order, user))
+        self.assertIsNone(self.try_confirm(order, user))
         self.assertEqual(order.state, "sale")
         self.assertEqual(order.credit_check_state, "ok")
         self.assertFalse(order.credit_check_message)
@@ -192,7 +180,7 @@ class TestCreditRules(CreditControlCommon):
         self.set_limit(other, 1000.0)
         self.assertEqual(self.profile_of(other).tolerance_percent, 5.0)
         order = self.create_order(other, 1040.0, user=self.salesman)
-        self.assertIsNone(self._attempt(order))
+        self.assertIsNone(self.try_confirm(order))
         self.assertEqual(order.credit_check_state, "warning")
 
     # ------------------------------------------------------------
@@ -408,7 +396,7 @@ class TestCreditRules(CreditControlCommon):
         self._hold()
         self.profile.mode = "cash"
         order = self.create_order(self.customer, 5000.0, user=self.salesman)
-        self.assertIsNone(self._attempt(order))
+        self.assertIsNone(self.try_confirm(order))
         self.assertEqual(order.state, "sale")
         self.assertEqual(order.credit_check_state, "none")
         self.assertFalse(order.credit_check_ids)
@@ -473,7 +461,7 @@ class TestCreditRules(CreditControlCommon):
 
     def test_bypass_group_confirms_blocked_order(self):
         order = self.create_order(self.customer, 1500.0, user=self.bypass_user)
-        self.assertIsNone(self._attempt(order, self.bypass_user))
+        self.assertIsNone(self.try_confirm(order, self.bypass_user))
         self.assertEqual(order.state, "sale")
         self.assertEqual(order.credit_check_state, "bypassed")
         check = order.credit_check_ids

@@ -1,7 +1,7 @@
 from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from .common import CreditControlCommon
@@ -49,14 +49,6 @@ class TestInsurance(CreditControlCommon):
         if activate:
             policy.action_activate()
         return policy
-
-    def try_confirm(self, order):
-        """``None`` when confirmed, else the refusal's message."""
-        try:
-            self.confirm_as(order, self.salesman)
-        except UserError as error:
-            return str(error)
-        return None
 
     @contextmanager
     def refused(self, pattern):
