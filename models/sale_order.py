@@ -49,6 +49,11 @@ PROTECTED_ORDER_FIELDS = frozenset(
     )
 )
 # Changing what an approval was granted for voids it.
+# The salesperson's to-dos that confirming the order completes.
+CONFIRMED_ACTIVITY_TYPES = [
+    "sale_credit_control.mail_activity_type_credit_ready",
+    "sale_credit_control.mail_activity_type_credit_decision",
+]
 APPROVAL_BINDING_FIELDS = frozenset(("partner_id", "partner_invoice_id", "company_id", "currency_id", "pricelist_id"))
 
 
@@ -164,7 +169,8 @@ class SaleOrder(models.Model):
                 result = super().write(vals)
             finally:
                 self._credit_forget_checked()
-            self.sudo().activity_unlink(["sale_credit_control.mail_activity_type_credit_ready"])
+            # Confirmed: the salesperson's "ready to confirm" and decision to-dos are done.
+            self.sudo().activity_unlink(CONFIRMED_ACTIVITY_TYPES)
             return result
         result = super().write(vals)
         if APPROVAL_BINDING_FIELDS & set(vals):
@@ -586,7 +592,7 @@ class SaleOrder(models.Model):
         self.sudo().write({"credit_check_state": state})
         self.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
         self.sudo().activity_schedule(
-            "mail.mail_activity_data_todo",
+            "sale_credit_control.mail_activity_type_credit_decision",
             user_id=approval.requested_by_id.id,
             summary=body[:120],
         )

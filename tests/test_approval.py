@@ -153,6 +153,30 @@ class TestCreditApproval(CreditControlCommon):
     # Decision
     # ------------------------------------------------------------
 
+    def test_own_documents_salesperson_sees_only_their_orders_checks_and_approvals(self):
+        """As Odoo's sale: a salesperson limited to their own documents reads neither the credit
+        checks nor the approvals of a colleague's order; an all-documents one and managers do."""
+        order = self._blocked_order()
+        approval = self._request(order, self.salesman)
+        check = order.credit_check_ids[:1]
+        self.assertTrue(check)
+        for records in (check, approval):
+            records.with_user(self.salesman).read(["order_id"])
+            with self.assertRaises(AccessError):
+                records.with_user(self.salesman_2).read(["order_id"])
+            self.assertFalse(records.with_user(self.salesman_2).search([("id", "=", records.id)]))
+            records.with_user(self.credit_manager).read(["order_id"])
+            records.with_user(self.auditor).read(["order_id"])
+        all_documents = new_test_user(
+            self.env,
+            login="scc_salesman_all_docs",
+            groups="sales_team.group_sale_salesman_all_leads",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        check.with_user(all_documents).read(["order_id"])
+        approval.with_user(all_documents).read(["order_id"])
+
     def test_manager_approves_and_order_can_be_confirmed(self):
         order = self._blocked_order()
         approval = self._request(order, self.salesman)
@@ -174,10 +198,12 @@ class TestCreditApproval(CreditControlCommon):
         # The requester is told.
         todo = order.activity_ids.filtered(lambda a: a.user_id == self.salesman)
         self.assertEqual(len(todo), 1)
+        self.assertEqual(todo.activity_type_id, self.env.ref("sale_credit_control.mail_activity_type_credit_decision"))
 
         self.confirm_as(order, self.salesman)
 
         self.assertEqual(order.state, "sale")
+        self.assertFalse(todo.exists(), "confirming the order completes the salesperson's to-do")
         self.assertEqual(order.credit_check_state, "approved")
         passed = order.credit_check_ids.filtered(lambda c: c.result == "approved")
         self.assertEqual(len(passed), 1)
