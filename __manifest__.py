@@ -26,6 +26,8 @@
         "data/credit_review_cron.xml",
         "data/credit_held_orders_cron.xml",
         "data/credit_guarantee_cron.xml",
+        "data/credit_limit_currency_cron.xml",
+        "data/credit_repayment_plan_cron.xml",
         "data/credit_warning_data.xml",
         "data/credit_scorecard_data.xml",
         "data/ir_cron_data.xml",
@@ -38,6 +40,7 @@
         "wizards/credit_rating_run_views.xml",
         "views/credit_guarantee_views.xml",
         "views/credit_insurance_policy_views.xml",
+        "views/credit_repayment_plan_views.xml",
         "views/credit_profile_views.xml",
         "views/credit_profile_review_views.xml",
         "views/credit_alert_views.xml",
@@ -50,6 +53,7 @@
         "views/res_config_settings_views.xml",
         "views/crm_team_views.xml",
         "views/credit_group_views.xml",
+        "views/credit_country_risk_views.xml",
         "views/credit_control_menus.xml",
     ],
     "assets": {
@@ -59,6 +63,8 @@
     },
     "demo": [
         "demo/credit_control_demo.xml",
+        "demo/credit_country_risk_demo.xml",
+        "demo/credit_guarantee_demo.xml",
     ],
     "uninstall_hook": "uninstall_hook",
     "installable": True,

@@ -76,12 +76,18 @@ class CreditFacts:
     capacity_parts: tuple = ()
     # Facts an extension's rules read, by name.
     extra: Mapping = field(default_factory=dict)
+    # A limit set in a currency other than the company's: its ISO code and its amount in
+    # that currency; ``limit`` is then that amount converted at the check date.
+    limit_currency: str = ""
+    limit_amount_currency: float = 0.0
 
     def __post_init__(self):
         if self.mode not in (MODE_LIMIT, MODE_CASH):
             raise ValueError(f"unknown credit mode {self.mode!r}")
         if self.limit < 0 or self.tolerance_percent < 0:
             raise ValueError("limit and tolerance cannot be negative")
+        if self.limit_amount_currency < 0:
+            raise ValueError("the limit in its own currency cannot be negative")
         if any(amount < 0 for _code, amount in self.capacity_parts):
             raise ValueError("capacity parts cannot be negative")
 
@@ -185,6 +191,13 @@ def _limit(facts, policy):
         "draft_invoices": exposure.draft_invoices,
         "order_amount": exposure.current_order,
     }
+    if facts.limit_currency:
+        # The limit as it was set (in its own currency); ``limit`` is its conversion at the check date.
+        figures.update(
+            limit_currency=facts.limit_currency,
+            limit_amount_currency=facts.limit_amount_currency,
+            limit_rate_date=facts.check_date,
+        )
     if exposure.total <= ceiling:
         # Within tolerance: over the limit, but never worse than a warning.
         yield Reason("limit_tolerance", WARN if policy.limit_action != IGNORE else IGNORE, figures)

@@ -9,10 +9,14 @@ its ``rules`` argument::
 Facts (absent: the rule does not apply, e.g. a customer without a grade):
 ``term_days`` the quotation's longest payment term in days, ``max_term_days`` the longest
 the grade allows; ``deposit_percent`` the share of the order the grade requires paid before
-confirmation, ``paid_amount`` what the customer paid for this order. Settings:
+confirmation, ``country_deposit_percent`` the share the customer's country requires (its
+country risk class, with ``country`` and ``country_risk_class``; the larger share applies),
+``paid_amount`` what the customer paid for this order. Settings:
 ``term_action`` and ``deposit_action`` (block, warn or ignore; default block).
 """
 
+from .country import SOURCE_GRADE
+from .country import required_deposit as combined_deposit
 from .decision import BLOCK, MODE_CASH, Reason
 
 
@@ -30,15 +34,23 @@ def payment_term_rule(facts, policy):
 
 
 def required_deposit(facts):
-    """The deposit share (0-100) the order needs: the grade's, and all of it for a cash-only customer."""
+    """The deposit share (0-100) the order needs: the larger of the grade's and the country's
+    (see :func:`credit_policy.country.required_deposit`), all of it for a cash-only customer."""
+    return deposit_requirement(facts)[0]
+
+
+def deposit_requirement(facts):
+    """``(percent, source)`` of the deposit the order needs; ``source`` is ``"grade"`` or
+    ``"country"``, ``None`` when nothing is required (a cash-only customer needs 100 %, which
+    the cash-only rule enforces: its source is reported as ``"grade"``)."""
     if facts.mode == MODE_CASH:
-        return 100.0
-    return facts.extra.get("deposit_percent") or 0.0
+        return 100.0, SOURCE_GRADE
+    return combined_deposit(facts.extra.get("deposit_percent"), facts.extra.get("country_deposit_percent"))
 
 
 def deposit_rule(facts, policy):
-    """Less of the order is paid than the deposit the grade requires."""
-    percent = required_deposit(facts)
+    """Less of the order is paid than the deposit the grade or the customer's country requires."""
+    percent, source = deposit_requirement(facts)
     if facts.mode == MODE_CASH or percent <= 0 or facts.order_amount <= 0:
         return  # cash only has its own rule; nothing required or nothing to pay
     required = facts.order_amount * percent / 100.0
@@ -54,6 +66,9 @@ def deposit_rule(facts, policy):
             "paid_amount": paid,
             "missing_amount": required - paid,
             "grade": facts.extra.get("grade", ""),
+            "source": source,
+            "country": facts.extra.get("country", ""),
+            "country_risk_class": facts.extra.get("country_risk_class"),
         },
     )
 

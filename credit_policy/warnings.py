@@ -20,11 +20,19 @@ Comparisons follow the words of the rule types and the confirmation check:
   customer's average for such a period;
 * limit / review expiring "within N days": the date is today or in the next
   N days (a date already past is expired, not expiring: the confirmation check
-  handles it).
+  handles it);
+* guarantee expiring "within N days": an active guarantee's last valid day is
+  today or in the next N days; the alert names the secured capacity the
+  customer loses the day after (an open-ended guarantee never expires);
+* rate move: a limit set in a foreign currency, converted at today's rate, is
+  strictly below the exposure, and at the rate of the reference date it would
+  not be: the same exposure, only the rate moved the customer over.
 
 Deduplication (:func:`alert_key`, :func:`needs_alert`): an alert is keyed by
 rule, customer and, for *event* rules, the event itself (the rating, the bureau
-report, the date that expires). No alert is raised while one with the same key
+report, the date that expires; for a guarantee, the guarantee and its end date
+(:func:`guarantee_event`), so a guarantee extended to a new date can alert
+again). No alert is raised while one with the same key
 is open. An event that was alerted once is never alerted again, even after its
 alert is resolved; a *state* rule (overdue, utilization, order spike) whose
 alert was resolved while its condition still holds raises a new alert on the
@@ -43,9 +51,21 @@ BUREAU_DROP = "bureau_drop"
 ORDER_SPIKE = "order_spike"
 LIMIT_EXPIRING = "limit_expiring"
 REVIEW_EXPIRING = "review_expiring"
-RULE_TYPES = (OVERDUE_NEW, UTILIZATION, DOWNGRADE, BUREAU_DROP, ORDER_SPIKE, LIMIT_EXPIRING, REVIEW_EXPIRING)
+GUARANTEE_EXPIRING = "guarantee_expiring"
+RATE_MOVE = "rate_move"
+RULE_TYPES = (
+    OVERDUE_NEW,
+    UTILIZATION,
+    DOWNGRADE,
+    BUREAU_DROP,
+    ORDER_SPIKE,
+    LIMIT_EXPIRING,
+    REVIEW_EXPIRING,
+    GUARANTEE_EXPIRING,
+    RATE_MOVE,
+)
 # Rules about a one-off event: keyed by the event, alerted once per event.
-EVENT_RULES = frozenset({DOWNGRADE, BUREAU_DROP, LIMIT_EXPIRING, REVIEW_EXPIRING})
+EVENT_RULES = frozenset({DOWNGRADE, BUREAU_DROP, LIMIT_EXPIRING, REVIEW_EXPIRING, GUARANTEE_EXPIRING})
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -83,8 +103,9 @@ def overdue_signal(overdue_amount, overdue_days, min_days, min_amount=0.0):
     }
 
 
-def utilization_signal(exposure, limit, threshold_percent):
-    """Exposure above ``threshold_percent`` % of ``limit``.
+def utilization_signal(exposure, limit, threshold_percent, secured=0.0):
+    """Exposure above ``threshold_percent`` % of the capacity: ``limit`` plus what ``secured``
+    adds to it (guarantees and other capacity parts, as the confirmation check allows).
 
     A limit of 0 means "no limit checked" (Odoo's convention): no utilization,
     no signal.
@@ -92,14 +113,18 @@ def utilization_signal(exposure, limit, threshold_percent):
     _check_figure(exposure, "exposure")
     _check_threshold(limit, "limit")
     _check_threshold(threshold_percent, "threshold_percent")
+    _check_threshold(secured, "secured")
     if not limit:
         return None
-    utilization = exposure / limit * 100.0
+    capacity = limit + secured
+    utilization = exposure / capacity * 100.0
     if utilization <= threshold_percent:
         return None
     return {
         "exposure": exposure,
         "limit": limit,
+        "secured": secured,
+        "capacity": capacity,
         "utilization": utilization,
         "threshold_percent": threshold_percent,
     }
@@ -194,6 +219,70 @@ def expiring_signal(end_date, today, within_days):
     if days_left < 0 or days_left > within_days:
         return None
     return {"date": end_date, "days_left": days_left, "within_days": within_days}
+
+
+def guarantee_expiring_signal(end_date, today, within_days, secured_amount):
+    """An active guarantee whose last valid day ``end_date`` is today or within ``within_days`` days.
+
+    ``secured_amount`` is the capacity the guarantee adds (amount x coverage, in
+    the company currency): what the customer loses the day after ``end_date``.
+    No end date (open-ended) gives no signal.
+    """
+    _check_figure(secured_amount, "secured_amount")
+    figures = expiring_signal(end_date, today, within_days)
+    if figures is None:
+        return None
+    return dict(figures, secured_amount=secured_amount)
+
+
+def guarantee_event(guarantee_id, end_date):
+    """The event a guarantee expiry alert is about: the guarantee and its end date.
+
+    Extended to a new end date, the same guarantee is a new event and can alert
+    again; the same end date is alerted once.
+    """
+    if not is_whole(guarantee_id, 1):
+        raise ValueError(f"guarantee_id must be a whole number >= 1, not {guarantee_id!r}")
+    _check_date(end_date, "end_date")
+    return f"{guarantee_id}:{end_date.isoformat()}"
+
+
+def rate_move_signal(exposure, limit_amount_currency, rate_before, rate_now, added_capacity=0.0):
+    """Only the exchange rate of a foreign-currency limit put the customer over it.
+
+    ``limit_amount_currency`` is the limit in its own currency; ``rate_before``
+    and ``rate_now`` convert one unit of it into the company currency at the
+    reference date and today. The same ``exposure`` (today's, in the company
+    currency) is compared with the capacity at both rates (the converted limit
+    plus ``added_capacity``, e.g. guarantees): over it at today's rate and within
+    it at the reference rate means no new document was needed, the rate moved the
+    customer over. No limit (0) gives no signal.
+    """
+    _check_figure(exposure, "exposure")
+    _check_threshold(limit_amount_currency, "limit_amount_currency")
+    _check_threshold(added_capacity, "added_capacity")
+    for name, rate in (("rate_before", rate_before), ("rate_now", rate_now)):
+        if not is_number(rate) or rate <= 0:
+            raise ValueError(f"{name} must be a number > 0, not {rate!r}")
+    if not limit_amount_currency:
+        return None
+    limit_before = limit_amount_currency * rate_before
+    limit_now = limit_amount_currency * rate_now
+    capacity_before = limit_before + added_capacity
+    capacity_now = limit_now + added_capacity
+    if exposure <= capacity_now or exposure > capacity_before:
+        return None
+    return {
+        "exposure": exposure,
+        "limit_amount_currency": limit_amount_currency,
+        "rate_before": rate_before,
+        "rate_now": rate_now,
+        "limit_before": limit_before,
+        "limit_now": limit_now,
+        "capacity_before": capacity_before,
+        "capacity_now": capacity_now,
+        "excess": exposure - capacity_now,
+    }
 
 
 def alert_key(rule_id, partner_id, rule_type, event=None):

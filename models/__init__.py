@@ -14,6 +14,7 @@ from . import credit_profile
 from . import credit_guarantee
 from . import credit_insurance_policy
 from . import credit_insurance_cover
+from . import credit_country_risk
 from . import credit_rating_engine
 from . import credit_check
 from . import credit_approval
@@ -28,3 +29,5 @@ from . import payment_transaction
 from . import account_payment_term
 from . import crm_team
 from . import credit_group
+from . import credit_repayment_plan
+from . import credit_repayment_instalment

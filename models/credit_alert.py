@@ -10,6 +10,8 @@ from .credit_warning_rule import RULE_TYPES, SEVERITIES
 OPEN_STATES = ("new", "acknowledged")
 # Raised by the confirmation hooks, not by a rule: Odoo grew a confirmed order the check blocks.
 ORDER_AMENDED = "order_amended"
+# Raised by a repayment plan that breaks (an instalment unpaid beyond the grace days), not by a rule.
+REPAYMENT_BROKEN = "repayment_broken"
 ACTIVITY_TYPE = "sale_credit_control.mail_activity_type_credit_alert"
 
 
@@ -37,7 +39,7 @@ class CreditAlert(models.Model):
         check_company=True,
     )
     alert_type = fields.Selection(
-        RULE_TYPES + [(ORDER_AMENDED, "Order Amended by Odoo")],
+        RULE_TYPES + [(ORDER_AMENDED, "Order Amended by Odoo"), (REPAYMENT_BROKEN, "Repayment Plan Broken")],
         string="Signal",
         required=True,
         readonly=True,
@@ -250,6 +252,29 @@ class CreditAlert(models.Model):
         return alert
 
     @api.model
+    def _raise_repayment_broken_alert(self, profile, plan, figures, message):
+        """Alert the customer's credit manager that ``plan`` broke (once per plan)."""
+        key = f"{REPAYMENT_BROKEN}:{plan.id}"
+        existing = self.sudo().search([("dedup_key", "=", key), ("state", "in", OPEN_STATES)], limit=1)
+        if existing:
+            return existing
+        alert = self.sudo().with_context(mail_create_nolog=True).create(
+            {
+                "alert_type": REPAYMENT_BROKEN,
+                "severity": "high",
+                "partner_id": profile.partner_id.id,
+                "company_id": profile.company_id.id,
+                "profile_id": profile.id,
+                "user_id": self._responsible_in(profile, profile.company_id).id,
+                "figures": _jsonable(figures),
+                "message": message,
+                "dedup_key": key,
+            }
+        )
+        alert._schedule_activities()
+        return alert
+
+    @api.model
     def _render_message(self, profile, rule_type, figures):
         """A readable sentence with the figures of a ``rule_type`` alert on ``profile``'s customer."""
         money = profile._format_amount
@@ -263,6 +288,18 @@ class CreditAlert(models.Model):
                 days=figures["overdue_days"],
                 min_days=figures["min_days"],
                 min_amount=money(figures["min_amount"]),
+            )
+        if rule_type == "utilization" and figures.get("secured"):
+            return _(
+                "%(partner)s uses %(utilization)s%% of its credit capacity: exposure %(exposure)s, capacity "
+                "%(capacity)s (limit %(limit)s plus %(secured)s secured) (rule: above %(threshold)s%%).",
+                partner=partner,
+                utilization=formatLang(self.env, figures["utilization"], digits=1),
+                exposure=money(figures["exposure"]),
+                capacity=money(figures["capacity"]),
+                limit=money(figures["limit"]),
+                secured=money(figures["secured"]),
+                threshold=formatLang(self.env, figures["threshold_percent"], digits=1),
             )
         if rule_type == "utilization":
             return _(
@@ -325,6 +362,26 @@ class CreditAlert(models.Model):
                 date=format_date(self.env, figures["date"]),
                 days=figures["days_left"],
             )
+        if rule_type == "guarantee_expiring":
+            return _(
+                "The guarantee %(guarantee)s (reference %(reference)s, %(amount)s at %(coverage)s%% "
+                "coverage) ends on %(date)s, in %(days)s days: from the day after, %(partner)s loses "
+                "%(secured)s of secured capacity.",
+                guarantee=figures["guarantee"],
+                reference=figures["reference"] or "-",
+                amount=formatLang(
+                    self.env,
+                    figures["amount"],
+                    currency_obj=self.env["res.currency"].browse(figures["currency_id"]),
+                ),
+                coverage=formatLang(self.env, figures["coverage_percent"], digits=1),
+                date=format_date(self.env, figures["date"]),
+                days=figures["days_left"],
+                partner=partner,
+                secured=money(figures["secured_amount"]),
+            )
+        if rule_type == "rate_move":
+            return profile._text_rate_move(figures)
         return rule_type
 
     @api.model

@@ -51,6 +51,17 @@ class CreditLimitHistory(models.Model):
     )
     old_value = fields.Char(readonly=True)
     new_value = fields.Char(readonly=True)
+    # A limit change as typed amounts, each in the currency the limit was set in (the
+    # company's, or another one: a foreign-currency limit); the values above are the
+    # limit in the company currency.
+    old_limit_currency_id = fields.Many2one("res.currency", string="Old Limit Currency", readonly=True)
+    old_limit_amount = fields.Monetary(
+        string="Old Limit", currency_field="old_limit_currency_id", readonly=True
+    )
+    new_limit_currency_id = fields.Many2one("res.currency", string="New Limit Currency", readonly=True)
+    new_limit_amount = fields.Monetary(
+        string="New Limit", currency_field="new_limit_currency_id", readonly=True
+    )
     reason = fields.Text(readonly=True)
 
     @api.depends("partner_id.credit_profile_ids", "company_id")
@@ -62,21 +73,39 @@ class CreditLimitHistory(models.Model):
             row.profile_id = profiles[:1]
 
     @api.model
-    def _record(self, profile, field_name, old_value, new_value, reason):
-        """Append one change to the history of ``profile``."""
+    def _record(self, profile, field_name, old_value, new_value, reason, limit_vals=None):
+        """Append one change to the history of ``profile``.
+
+        ``limit_vals``: a limit change set in another currency than the company's, as
+        ``{old_limit_currency_id, old_limit_amount, new_limit_currency_id, new_limit_amount}``
+        (default for a limit change: both amounts in the company currency).
+        """
         field = profile._fields.get(field_name)
         field_type = field.type if field else None
-        return self.sudo().create(
-            {
-                "partner_id": profile.partner_id.id,
-                "company_id": profile.company_id.id,
-                "profile_id": profile.id,
-                "field_name": field_name,
-                "old_value": self._as_text(old_value, field_type),
-                "new_value": self._as_text(new_value, field_type),
-                "reason": reason,
-            }
-        )
+        vals = {
+            "partner_id": profile.partner_id.id,
+            "company_id": profile.company_id.id,
+            "profile_id": profile.id,
+            "field_name": field_name,
+            "old_value": self._as_text(old_value, field_type),
+            "new_value": self._as_text(new_value, field_type),
+            "reason": reason,
+        }
+        vals.update(limit_vals or self._limit_vals(profile.company_id, field_name, old_value, new_value))
+        return self.sudo().create(vals)
+
+    @api.model
+    def _limit_vals(self, company, field_name, old_value, new_value):
+        """The typed amounts of a limit change in ``company``'s currency (none for other settings)."""
+        if field_name != "credit_limit":
+            return {}
+        currency = company.currency_id.id
+        return {
+            "old_limit_currency_id": currency,
+            "old_limit_amount": old_value or 0.0,
+            "new_limit_currency_id": currency,
+            "new_limit_amount": new_value or 0.0,
+        }
 
     @api.model
     def _record_partner(self, partner, company, field_name, old_value, new_value, reason):
@@ -91,6 +120,7 @@ class CreditLimitHistory(models.Model):
                 "old_value": self._as_text(old_value, field.type if field else None),
                 "new_value": self._as_text(new_value, field.type if field else None),
                 "reason": reason,
+                **self._limit_vals(company, field_name, old_value, new_value),
             }
         )
 

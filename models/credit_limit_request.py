@@ -5,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import float_compare, format_date, formatLang
 
+from ..credit_policy.country import cap_recommendation
 from ..credit_policy.limit_request import (
     ABOVE_RECOMMENDATION,
     ABOVE_THRESHOLD,
@@ -80,6 +81,8 @@ class CreditLimitRequest(models.Model):
             "applied_limit",
             "ended_date",
             "previous_limit",
+            "previous_limit_currency_id",
+            "previous_limit_amount_currency",
             "amount_company",
             "conversion_date",
             "rating_id",
@@ -112,7 +115,8 @@ class CreditLimitRequest(models.Model):
         precompute=True,
         required=True,
         tracking=True,
-        help="Currency of the requested amount; the limit itself is kept in the company currency.",
+        help="Currency of the requested amount. Another currency than the company's sets a "
+        "foreign-currency limit: that amount is the limit, converted at the rate of each check date.",
     )
     amount = fields.Monetary(
         string="Requested Limit",
@@ -184,6 +188,16 @@ class CreditLimitRequest(models.Model):
         copy=False,
         help="The customer's limit before this request was applied (0: no limit checked).",
     )
+    # The limit before, as it was set when it was in another currency (restored by a revert).
+    previous_limit_currency_id = fields.Many2one(
+        "res.currency", string="Limit Before: Currency", readonly=True, copy=False
+    )
+    previous_limit_amount_currency = fields.Monetary(
+        string="Limit Before (Its Currency)",
+        currency_field="previous_limit_currency_id",
+        readonly=True,
+        copy=False,
+    )
     rating_id = fields.Many2one(
         "credit.rating",
         string="Rating",
@@ -224,7 +238,9 @@ class CreditLimitRequest(models.Model):
     )
     needs_second_approval = fields.Boolean(compute="_compute_needs_second_approval", store=True)
     second_approval_note = fields.Text(
-        compute="_compute_second_approval_note", string="Why a Second Approval"
+        compute="_compute_second_approval_note",
+        string="Why a Second Approval",
+        groups=CREDIT_FILE_GROUPS,  # names the grade's recommendation
     )
 
     # Application of the approved limit.
@@ -646,17 +662,26 @@ class CreditLimitRequest(models.Model):
         self.ensure_one()
         partner = self.partner_id.with_company(self.company_id).sudo()
         previous = partner.credit_limit
+        profile = self._credit_profile()
         self.write(
             {
                 "previous_limit": previous,
+                **profile._credit_limit_before_vals(),
                 "applied_limit": self.amount_company,
                 "application_state": "applied",
                 "applied_date": fields.Datetime.now(),
             }
         )
-        partner.with_context(
-            credit_change_reason=self._change_reason(), credit_limit_request_id=self.id
-        ).write({"credit_limit": self.amount_company})
+        if self.is_foreign_currency:
+            # A limit in the requested currency: converted at each check date (see credit.profile).
+            profile.with_context(credit_limit_request_id=self.id)._credit_set_limit(
+                self.currency_id, self.amount, self._change_reason(), from_request=True
+            )
+            self.write({"applied_limit": partner.credit_limit})
+        else:
+            partner.with_context(
+                credit_change_reason=self._change_reason(), credit_limit_request_id=self.id
+            ).write({"credit_limit": self.amount_company})
         if self.request_type == "permanent":
             self._rebase_temporary_limits(self.partner_id, self.company_id)
         lines = [
@@ -664,7 +689,7 @@ class CreditLimitRequest(models.Model):
                 "Credit limit of %(partner)s set from %(old)s to %(new)s.",
                 partner=self.partner_id.display_name,
                 old=self._format_limit(previous),
-                new=self._format_limit(self.amount_company),
+                new=self._format_limit(self.amount, self.currency_id) + self._conversion_note(),
             )
         ]
         if self.request_type == "temporary":
@@ -683,8 +708,21 @@ class CreditLimitRequest(models.Model):
         partner = self.partner_id.with_company(self.company_id).sudo()
         current = partner.credit_limit
         rounding = self.company_id.currency_id.rounding
-        still_applied = float_compare(current, self.applied_limit, precision_rounding=rounding) == 0
-        if float_compare(current, self.previous_limit, precision_rounding=rounding) == 0:
+        profile = self._credit_profile()
+        # A limit in another currency is compared in it: its company-currency value follows the rate.
+        if profile.limit_currency_id or self.is_foreign_currency:
+            still_applied = profile._credit_limit_is(self.currency_id, self.amount)
+        else:
+            still_applied = float_compare(current, self.applied_limit, precision_rounding=rounding) == 0
+        if self.previous_limit_currency_id or profile.limit_currency_id:
+            previous_currency = self.previous_limit_currency_id
+            back_to_previous = profile._credit_limit_is(
+                previous_currency or self.company_id.currency_id,
+                self.previous_limit_amount_currency if previous_currency else self.previous_limit,
+            )
+        else:
+            back_to_previous = float_compare(current, self.previous_limit, precision_rounding=rounding) == 0
+        if back_to_previous:
             # Nothing to revert: e.g. a permanent limit set while this one applied
             # (see _rebase_temporary_limits) is the limit to come back to.
             line = _(
@@ -695,9 +733,17 @@ class CreditLimitRequest(models.Model):
             )
         elif still_applied:
             reason = _("Temporary limit ended (%(request)s)", request=self.name)
-            partner.with_context(credit_change_reason=reason, credit_limit_request_id=self.id).write(
-                {"credit_limit": self.previous_limit}
-            )
+            if self.previous_limit_currency_id:
+                profile.with_context(credit_limit_request_id=self.id)._credit_set_limit(
+                    self.previous_limit_currency_id,
+                    self.previous_limit_amount_currency,
+                    reason,
+                    from_request=True,
+                )
+            else:
+                partner.with_context(credit_change_reason=reason, credit_limit_request_id=self.id).write(
+                    {"credit_limit": self.previous_limit}
+                )
             line = _(
                 "The temporary limit ended on %(date)s: the credit limit is back from %(temporary)s "
                 "to %(old)s.",
@@ -735,7 +781,8 @@ class CreditLimitRequest(models.Model):
             if not company.currency_id.compare_amounts(limit, request.previous_limit):
                 continue
             before = request.previous_limit
-            request.write({"previous_limit": limit})
+            profile = request._credit_profile()
+            request.write({"previous_limit": limit, **profile._credit_limit_before_vals()})
             request._post(
                 [
                     _(
@@ -775,6 +822,13 @@ class CreditLimitRequest(models.Model):
                 # One customer's failure must not stop the others; it is retried tomorrow.
                 _logger.exception("Temporary credit limit of %s could not be processed.", request.name)
         return True
+
+    def _credit_profile(self):
+        """The customer's credit profile in the request's company (as superuser, created if missing)."""
+        self.ensure_one()
+        return self.env["credit.profile"]._get_or_create(self.partner_id, self.company_id).with_company(
+            self.company_id
+        )
 
     def _change_reason(self):
         self.ensure_one()
@@ -822,11 +876,17 @@ class CreditLimitRequest(models.Model):
         )
         rating = profile.rating_id
         group = rating.grade_id.approval_group_id or director
+        country = self.env["credit.country.risk"].sudo()._credit_country_risk(partner, company)
+        recommended, _capped = cap_recommendation(
+            rating.recommended_limit if rating.has_recommendation else None,
+            country.limit_cap if country else None,
+        )
         return {
             "previous_limit": partner.sudo().with_company(company).credit_limit,
             "rating_id": rating.id,
-            "recommended_limit": rating.recommended_limit if rating.has_recommendation else 0.0,
-            "has_recommendation": bool(rating.has_recommendation),
+            # The rating's recommendation, capped by today's cap of the customer's country (国家风险).
+            "recommended_limit": recommended or 0.0,
+            "has_recommendation": recommended is not None,
             "second_approval_threshold": company.credit_limit_second_approval_threshold,
             "approval_group_id": group.id if group else False,
         }
@@ -842,17 +902,30 @@ class CreditLimitRequest(models.Model):
 
     def _second_approval_reasons(self):
         self.ensure_one()
+        request = self.sudo()  # the recommendation decides, whoever asks; only the reasons come back
         return second_approval_reasons(
-            max(self.amount_company, 0.0),
-            self.recommended_limit if self.has_recommendation else None,
-            max(self.second_approval_threshold, 0.0),
+            max(request.amount_company, 0.0),
+            request.recommended_limit if request.has_recommendation else None,
+            max(request.second_approval_threshold, 0.0),
         )
 
     def _explain_second_approval(self, reasons):
         self.ensure_one()
         amount = self._format_limit(self.amount_company)
         lines = []
-        if ABOVE_RECOMMENDATION in reasons:
+        country = self._country_cap_of_recommendation() if ABOVE_RECOMMENDATION in reasons else None
+        if country:
+            lines.append(
+                _(
+                    "The requested limit %(amount)s is above %(cap)s, the most recommended for customers in "
+                    "%(country)s (country risk class %(risk_class)s).",
+                    amount=amount,
+                    cap=self._format_company(self.recommended_limit),
+                    country=self.env["res.country"].browse(country.country_id).name,
+                    risk_class=country.risk_class,
+                )
+            )
+        elif ABOVE_RECOMMENDATION in reasons:
             lines.append(
                 _(
                     "The requested limit %(amount)s is above the limit of %(recommended)s recommended "
@@ -873,6 +946,18 @@ class CreditLimitRequest(models.Model):
             )
         return lines
 
+    def _country_cap_of_recommendation(self):
+        """The country risk row whose cap is the recommendation (it capped the grade's), or ``None``."""
+        self.ensure_one()
+        request = self.sudo()  # the recommendation is credit-file data; the caller decides what to show
+        company = request.company_id or self.env.company
+        country = self.env["credit.country.risk"].sudo()._credit_country_risk(request.partner_id, company)
+        if not request.has_recommendation or not country or not country.limit_cap:
+            return None
+        if company.currency_id.compare_amounts(country.limit_cap, request.recommended_limit):
+            return None
+        return country
+
     def _summary_lines(self, head):
         self.ensure_one()
         lines = [
@@ -884,7 +969,26 @@ class CreditLimitRequest(models.Model):
                 current=self._format_limit(self.previous_limit),
             ),
         ]
-        if self.has_recommendation:
+        reasons = self._second_approval_reasons()
+        if not self.env.user.has_groups(CREDIT_FILE_GROUPS):
+            # The grade and its recommendation are credit-file data: not in what a salesperson posts.
+            if reasons:
+                lines.append(
+                    _("A second approval is required, by a member of: %(group)s.", group=self.approval_group_id.full_name)
+                )
+            return lines
+        country = self._country_cap_of_recommendation()
+        if country:
+            lines.append(
+                _(
+                    "Customers in %(country)s (country risk class %(risk_class)s) are recommended at most "
+                    "%(cap)s.",
+                    country=self.env["res.country"].browse(country.country_id).name,
+                    risk_class=country.risk_class,
+                    cap=self._format_company(self.recommended_limit),
+                )
+            )
+        elif self.has_recommendation:
             lines.append(
                 _(
                     "Grade %(grade)s recommends %(recommended)s.",
@@ -892,7 +996,6 @@ class CreditLimitRequest(models.Model):
                     recommended=self._format_company(self.recommended_limit),
                 )
             )
-        reasons = self._second_approval_reasons()
         lines += self._explain_second_approval(reasons)
         if reasons:
             lines.append(

@@ -7,7 +7,7 @@ from markupsafe import Markup
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, format_date, formatLang
 
@@ -28,6 +28,8 @@ EXPOSURE_INDEXES = (
 
 # Settings whose changes go to the limit history, with how to show their values.
 AUDITED_FIELDS = ("mode", "tolerance_percent", "on_hold", "limit_valid_until")
+# A limit set in another currency than the company's (see ``_credit_set_limit``).
+LIMIT_CURRENCY_FIELDS = ("limit_currency_id", "limit_amount_currency")
 # Settings whose changes may let a held quotation pass (or stop a ready one): re-evaluate them.
 REEVALUATE_FIELDS = ("on_hold", "mode", "tolerance_percent", "limit_valid_until", "review_date")
 _logger = logging.getLogger(__name__)
@@ -87,6 +89,19 @@ class CreditProfile(models.Model):
         help="Odoo's credit limit of the customer in this company. 0: no limit checked.",
     )
     limit_checked = fields.Boolean(compute="_compute_credit_limit", string="Limit Checked")
+    limit_currency_id = fields.Many2one(
+        "res.currency",
+        string="Limit Currency",
+        help="Empty: the limit is in the company currency (Odoo's own credit limit). Another currency: "
+        "the limit is set in it, and each check converts it into the company currency at the rate of the "
+        "check date; the customer's credit limit in the company currency follows at today's rate "
+        "(refreshed daily).",
+    )
+    limit_amount_currency = fields.Monetary(
+        string="Limit in Its Currency",
+        currency_field="limit_currency_id",
+        help="The credit limit in the limit currency (0: no limit checked).",
+    )
     tolerance_percent = fields.Float(
         string="Tolerance (%)",
         default=lambda self: self.env.company.credit_default_tolerance,
@@ -263,13 +278,30 @@ class CreditProfile(models.Model):
     # COMPUTE
     # ------------------------------------------------------------
 
-    @api.depends("partner_id", "company_id", "partner_id.credit_limit", "mode")
+    @api.depends(
+        "partner_id",
+        "company_id",
+        "partner_id.credit_limit",
+        "mode",
+        "limit_currency_id",
+        "limit_amount_currency",
+    )
     def _compute_credit_limit(self):
+        rates = {}
         for company, profiles in self.grouped("company_id").items():
             # Only the limit: a plain read would fetch every prefetched column of the partners.
             profiles.partner_id.sudo().with_company(company).fetch(["credit_limit"])
+            currencies = profiles.limit_currency_id
+            if currencies:
+                # (Today only then: it may read the user's time zone, a query a check need not make.)
+                today = fields.Date.context_today(self)
+                rates[company] = self._credit_limit_rates(currencies, company, today)
         for profile in self:
             limit = profile.partner_id.sudo().with_company(profile.company_id).credit_limit
+            if profile.limit_currency_id:
+                # Today's conversion; without a rate, the last one kept on the customer.
+                rate = rates[profile.company_id].get(profile.limit_currency_id.id)
+                limit = profile.limit_amount_currency * rate if rate else limit
             profile.credit_limit = limit
             profile.limit_checked = profile.mode == "limit" and bool(limit)
 
@@ -449,10 +481,44 @@ class CreditProfile(models.Model):
                 )
 
     # ------------------------------------------------------------
+    # ONCHANGE
+    # ------------------------------------------------------------
+
+    @api.onchange("limit_currency_id")
+    def _onchange_limit_currency_id(self):
+        """Another limit currency proposes today's value of the limit in it (not a limit of 0)."""
+        company = self.company_id or self.env.company
+        currency = self.limit_currency_id or company.currency_id
+        limit = self._origin.credit_limit if self._origin else self.credit_limit
+        rate = self._credit_limit_rates(currency, company, fields.Date.context_today(self)).get(currency.id)
+        if self.limit_currency_id and rate:
+            self.limit_amount_currency = currency.round(limit / rate)
+
+    # ------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A limit in its currency is set like any limit change (rights, rate, history).
+        vals_list = [dict(vals) for vals in vals_list]
+        limit_vals_list = [
+            {name: vals.pop(name) for name in LIMIT_CURRENCY_FIELDS if name in vals} for vals in vals_list
+        ]
+        profiles = super().create(vals_list)
+        for profile, limit_vals in zip(profiles, limit_vals_list, strict=True):
+            if limit_vals:
+                profile.write(limit_vals)
+        return profiles
+
     def write(self, vals):
+        if any(name in vals for name in LIMIT_CURRENCY_FIELDS):
+            # The limit in its currency goes through _credit_set_limit, after the other values.
+            vals = dict(vals)
+            limit_vals = {name: vals.pop(name) for name in LIMIT_CURRENCY_FIELDS if name in vals}
+            result = self.write(vals) if vals else True
+            self._write_limit_currency(limit_vals)
+            return result
         audited = [name for name in AUDITED_FIELDS if name in vals]
         old_values = {profile: {name: profile[name] for name in audited} for profile in self}
         result = super().write(vals)
@@ -612,7 +678,7 @@ class CreditProfile(models.Model):
             capacity_parts=figures["capacity_parts"],
             check_date=check_date,
             mode=self.mode,
-            limit=self.credit_limit,
+            limit=self._credit_limit_on(check_date),
             tolerance_percent=self.tolerance_percent,
             order_amount=order_amount,
             on_hold=self.on_hold,
@@ -622,6 +688,8 @@ class CreditProfile(models.Model):
             limit_valid_until=self.limit_valid_until or None,
             review_date=self.review_date or None,
             extra=self._credit_order_facts(order, check_date) if order else {},
+            limit_currency=self.limit_currency_id.name or "",
+            limit_amount_currency=self.limit_amount_currency if self.limit_currency_id else 0.0,
         )
         return evaluate(facts, self.company_id._credit_policy(), self._credit_rules()), facts
 
@@ -638,6 +706,9 @@ class CreditProfile(models.Model):
                 term_days=order.payment_term_id._credit_longest_days(),
                 deposit_percent=grade.deposit_percent,
             )
+        # The deposit of the customer's country (its risk class), with or without a grade.
+        country_risks = self.env["credit.country.risk"].sudo()
+        facts.update(country_risks._credit_deposit_facts(self.partner_id, self.company_id))
         facts.update(self._credit_insurance_facts(check_date))
         team = order.team_id.sudo()
         if team.credit_budget:
@@ -732,6 +803,18 @@ class CreditProfile(models.Model):
         )
 
     def _text_deposit(self, fig):
+        if fig.get("source") == "country":
+            return _(
+                "Customers in %(country)s (country risk class %(risk_class)s) pay a deposit of %(percent)s%% "
+                "before confirmation: %(required)s, paid %(paid)s, missing %(missing)s. The customer can pay "
+                "it online (Online payment on the quotation).",
+                country=fig["country"],
+                risk_class=fig["country_risk_class"],
+                percent=fig["deposit_percent"],
+                required=self._format_amount(fig["required_amount"]),
+                paid=self._format_amount(fig["paid_amount"]),
+                missing=self._format_amount(fig["missing_amount"]),
+            )
         return _(
             "Grade %(grade)s requires a deposit of %(percent)s%% before confirmation: %(required)s, "
             "paid %(paid)s, missing %(missing)s. The customer can pay it online (Online payment on "
@@ -819,12 +902,15 @@ class CreditProfile(models.Model):
         money = self._format_amount
         labels = self._credit_part_labels()
         parts = ", ".join(f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["parts"])
-        limit = _("Limit: %(limit)s.", limit=money(fig["limit"]))
+        limit_text = money(fig["limit"])
+        if fig.get("limit_currency"):
+            limit_text = self._text_limit_currency(fig)
+        limit = _("Limit: %(limit)s.", limit=limit_text)
         if fig["capacity_parts"]:
             added = ", ".join(f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["capacity_parts"])
             limit = _(
                 "Limit: %(limit)s, plus %(added)s: capacity %(capacity)s.",
-                limit=money(fig["limit"]),
+                limit=limit_text,
                 added=added,
                 capacity=money(fig["capacity"]),
             )
@@ -836,6 +922,44 @@ class CreditProfile(models.Model):
             order=money(fig["order_amount"]),
             after=money(fig["exposure_after"]),
             available=money(fig["available"]),
+        )
+
+    def _text_limit_currency(self, fig):
+        """A limit set in another currency: ``USD 10,000.00 (= EUR 9,150.00 at the rate of 12/02/2026)``."""
+        currency = self.limit_currency_id
+        if currency.name != fig["limit_currency"]:
+            currency = self.env["res.currency"].with_context(active_test=False).search(
+                [("name", "=", fig["limit_currency"])], limit=1
+            )
+        rate_date = fig.get("limit_rate_date") or fields.Date.context_today(self)
+        return self._format_limit_in(fig["limit_amount_currency"], currency, fig["limit"], rate_date)
+
+    def _text_rate_move(self, fig):
+        """The early warning of a rule ``rate_move``: the rate alone put the customer over its limit."""
+        currency = self.company_id.currency_id
+        limit_currency = self.env["res.currency"].browse(fig["limit_currency_id"])
+        rate_digits = 6
+        return _(
+            "Only the exchange rate put %(partner)s over its credit limit of %(limit)s: at the rate of "
+            "%(date)s (1 %(limit_currency)s = %(rate_now)s %(currency)s) it is %(limit_now)s, at the rate "
+            "of %(reference_date)s (1 %(limit_currency)s = %(rate_before)s %(currency)s) it was "
+            "%(limit_before)s. "
+            "With the same exposure of %(exposure)s and no new documents, the customer is now %(excess)s "
+            "over its capacity of %(capacity_now)s (%(capacity_before)s at the earlier rate).",
+            partner=self.partner_id.display_name,
+            limit=self._format_amount_code(fig["limit_amount_currency"], limit_currency),
+            date=format_date(self.env, fig["rate_date"]),
+            reference_date=format_date(self.env, fig["reference_date"]),
+            limit_currency=limit_currency.name,
+            currency=currency.name,
+            rate_now=formatLang(self.env, fig["rate_now"], digits=rate_digits),
+            rate_before=formatLang(self.env, fig["rate_before"], digits=rate_digits),
+            limit_now=self._format_amount_code(fig["limit_now"], currency),
+            limit_before=self._format_amount_code(fig["limit_before"], currency),
+            exposure=self._format_amount_code(fig["exposure"], currency),
+            excess=self._format_amount_code(fig["excess"], currency),
+            capacity_now=self._format_amount_code(fig["capacity_now"], currency),
+            capacity_before=self._format_amount_code(fig["capacity_before"], currency),
         )
 
     def _text_overdue(self, fig):
@@ -863,6 +987,236 @@ class CreditProfile(models.Model):
 
     def _format_amount(self, amount):
         return formatLang(self.env, amount, currency_obj=self.company_id.currency_id)
+
+    def _format_amount_code(self, amount, currency):
+        """``USD 10,000.00``: the currency's code, where two currencies are shown side by side."""
+        return f"{currency.name} {formatLang(self.env, amount, digits=currency.decimal_places)}"
+
+    # ------------------------------------------------------------
+    # FOREIGN-CURRENCY LIMITS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _credit_limit_rates(self, currencies, company, rate_date):
+        """``{currency id: rate}``: company-currency units per unit of each of ``currencies`` at
+        ``rate_date``, as Odoo converts (the latest rate on or before the date, the company's own
+        before the shared one; ``None`` for a currency without any such rate). One query."""
+        company_currency = company.currency_id
+        self.env["res.currency.rate"].flush_model(["rate", "currency_id", "company_id", "name"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT currency.id,
+                       (SELECT rate.rate
+                          FROM res_currency_rate rate
+                         WHERE rate.currency_id = currency.id
+                           AND rate.name <= %(date)s
+                           AND (rate.company_id IS NULL OR rate.company_id = %(company)s)
+                      ORDER BY rate.company_id, rate.name DESC
+                         LIMIT 1)
+                  FROM res_currency currency
+                 WHERE currency.id IN %(currencies)s
+                """,
+                date=rate_date,
+                company=company.root_id.id,
+                currencies=tuple((currencies | company_currency).ids),
+            )
+        )
+        rates = dict(rows)
+        # The company currency without a rate of its own is the base (1.0), as for Odoo.
+        company_rate = rates.get(company_currency.id) or 1.0
+        return {
+            currency.id: 1.0 if currency == company_currency else (
+                company_rate / rates[currency.id] if rates.get(currency.id) else None
+            )
+            for currency in currencies
+        }
+
+    def _credit_limit_on(self, check_date):
+        """The limit in the company currency at ``check_date`` (0: no limit checked).
+
+        A limit set in another currency is converted at the rate of ``check_date``,
+        unrounded (as the exposure is); without a rate on or before that date, a
+        ``UserError`` names the currency and the date: a limit is never converted at 1.0.
+        """
+        self.ensure_one()
+        if not self.limit_currency_id or self.mode != "limit" or not self.limit_amount_currency:
+            # Company currency; or no limit is checked (cash only, 0): nothing to convert.
+            return self.credit_limit
+        return self.limit_amount_currency * self._credit_limit_rate(self.limit_currency_id, check_date)
+
+    def _credit_limit_rate(self, currency, rate_date):
+        """The rate converting ``currency`` into the company currency at ``rate_date``; a clear
+        error when there is none."""
+        self.ensure_one()
+        rate = self._credit_limit_rates(currency, self.company_id, rate_date)[currency.id]
+        if not rate:
+            raise UserError(
+                _(
+                    "Limit Currency: %(currency)s has no exchange rate on or before %(date)s, so the credit "
+                    "limit of %(partner)s cannot be converted into %(company_currency)s. Enter a rate for "
+                    "%(currency)s first (Accounting > Configuration > Currencies).",
+                    currency=currency.name,
+                    date=format_date(self.env, rate_date),
+                    partner=self.partner_id.display_name,
+                    company_currency=self.company_id.currency_id.name,
+                )
+            )
+        return rate
+
+    def _write_limit_currency(self, limit_vals):
+        """``write`` of the limit currency and/or the amount in it, as the user who may set limits."""
+        for profile in self:
+            profile.partner_id.with_company(profile.company_id)._credit_check_limit_rights()
+            company_currency = profile.company_id.currency_id
+            currency = profile.limit_currency_id
+            if "limit_currency_id" in limit_vals:
+                currency = self.env["res.currency"].browse(limit_vals["limit_currency_id"])
+            currency = currency or company_currency
+            if "limit_amount_currency" in limit_vals:
+                amount = limit_vals["limit_amount_currency"] or 0.0
+            elif currency == (profile.limit_currency_id or company_currency):
+                amount = profile.limit_amount_currency if profile.limit_currency_id else profile.credit_limit
+            else:
+                # Only the currency changes: the same limit, at today's value in the new currency.
+                today = fields.Date.context_today(self)
+                amount = currency.round(profile.credit_limit / profile._credit_limit_rate(currency, today))
+            profile._credit_set_limit(currency, amount)
+
+    def _credit_set_limit(self, currency, amount, reason=None, from_request=False):
+        """Set the customer's limit to ``amount`` in ``currency`` in this profile's company.
+
+        In the company currency it is Odoo's own limit (``res.partner.credit_limit``). In
+        another currency that amount is the limit; the customer's limit in the company
+        currency follows at today's rate (for Odoo's own screens; ``_cron_refresh_limit_currency``
+        keeps it in step) and every check converts at the rate of its date. Needs a rate
+        today (checked before anything is written). Recorded in the history with both
+        currencies; re-evaluates the customer's held quotations. Rights are the caller's
+        business (``_write_limit_currency``, limit requests).
+        """
+        self.ensure_one()
+        company = self.company_id
+        company_currency = company.currency_id
+        currency = currency or company_currency
+        if amount < 0:
+            raise ValidationError(_("Limit in Its Currency: a credit limit cannot be negative."))
+        today = fields.Date.context_today(self)
+        rate = 1.0 if currency == company_currency else self._credit_limit_rate(currency, today)
+        partner = self.partner_id.with_company(company).sudo()
+        old_limit = partner.credit_limit
+        old_currency = self.limit_currency_id or company_currency
+        old_amount = self.limit_amount_currency if self.limit_currency_id else old_limit
+        new_limit = company_currency.round(amount * rate)
+        if old_currency == currency and not currency.compare_amounts(old_amount, amount):
+            return False
+        foreign = currency != company_currency
+        super().write(
+            {
+                "limit_currency_id": currency.id if foreign else False,
+                "limit_amount_currency": amount if foreign else 0.0,
+            }
+        )
+        partner._credit_write_limit_mirror(new_limit)
+        reason = reason or self.env.context.get("credit_change_reason") or _("Edited on the credit profile")
+        self.env["credit.limit.history"]._record(
+            self,
+            "credit_limit",
+            old_limit,
+            new_limit,
+            reason,
+            {
+                "old_limit_currency_id": old_currency.id,
+                "old_limit_amount": old_amount,
+                "new_limit_currency_id": currency.id,
+                "new_limit_amount": amount,
+            },
+        )
+        self.message_post(
+            body=_(
+                "Credit limit changed from %(old)s to %(new)s by %(user)s: %(reason)s",
+                old=self._format_limit_in(old_amount, old_currency, old_limit, today),
+                new=self._format_limit_in(amount, currency, new_limit, today),
+                user=self.env.user.name,
+                reason=reason,
+            )
+        )
+        self.env["sale.order"]._credit_reevaluate_partners(self.partner_id, company)
+        if not from_request:
+            # As a direct edit on the customer: the new base of a temporary limit that applies.
+            self.env["credit.limit.request"]._rebase_temporary_limits(self.partner_id, company)
+        return True
+
+    def _format_limit_in(self, amount, currency, converted, rate_date):
+        """``USD 10,000.00 (= EUR 9,150.00 at the rate of 12/02/2026)``, or the amount alone in
+        the company currency."""
+        if currency == self.company_id.currency_id:
+            return self._format_amount(amount)
+        return _(
+            "%(amount)s (= %(converted)s at the rate of %(date)s)",
+            amount=self._format_amount_code(amount, currency),
+            converted=self._format_amount_code(converted, self.company_id.currency_id),
+            date=format_date(self.env, rate_date),
+        )
+
+    def _credit_limit_is(self, currency, amount):
+        """Whether the limit is set to ``amount`` in ``currency`` (the company's: Odoo's own limit)."""
+        self.ensure_one()
+        company_currency = self.company_id.currency_id
+        if (self.limit_currency_id or company_currency) != (currency or company_currency):
+            return False
+        current = self.limit_amount_currency if self.limit_currency_id else (
+            self.partner_id.with_company(self.company_id).sudo().credit_limit
+        )
+        return not (currency or company_currency).compare_amounts(current, amount)
+
+    def _credit_limit_before_vals(self):
+        """The limit as set now, for a limit request to restore (``previous_limit_*``): empty
+        currency for a limit in the company currency (its ``previous_limit``)."""
+        self.ensure_one()
+        return {
+            "previous_limit_currency_id": self.limit_currency_id.id,
+            "previous_limit_amount_currency": self.limit_amount_currency if self.limit_currency_id else 0.0,
+        }
+
+    def _credit_on_company_limit_set(self, old_limit, new_limit):
+        """Odoo's own limit (in the company currency) was set on the customer: a limit in
+        another currency no longer applies. Returns the history's typed amounts of the change."""
+        self.ensure_one()
+        company_currency = self.company_id.currency_id
+        limit_vals = {
+            "old_limit_currency_id": (self.limit_currency_id or company_currency).id,
+            "old_limit_amount": self.limit_amount_currency if self.limit_currency_id else old_limit,
+            "new_limit_currency_id": company_currency.id,
+            "new_limit_amount": new_limit,
+        }
+        if self.limit_currency_id:
+            super(CreditProfile, self.sudo()).write(
+                {"limit_currency_id": False, "limit_amount_currency": 0.0}
+            )
+        return limit_vals
+
+    @api.model
+    def _cron_refresh_limit_currency(self):
+        """Daily: the company-currency limit of each customer whose limit is in another currency
+        follows today's rate (Odoo's own screens and reports read it; the check converts at its
+        own date). Not a limit change: nothing is recorded. A currency without a rate is skipped."""
+        today = fields.Date.context_today(self)
+        profiles = self.sudo().search([("limit_currency_id", "!=", False)])
+        for company, company_profiles in profiles.grouped("company_id").items():
+            rates = self._credit_limit_rates(company_profiles.limit_currency_id, company, today)
+            for profile in company_profiles:
+                rate = rates.get(profile.limit_currency_id.id)
+                if not rate:
+                    _logger.warning(
+                        "No rate of %s on %s: the limit of %s in %s is not refreshed.",
+                        profile.limit_currency_id.name, today, profile.display_name, company.currency_id.name,
+                    )
+                    continue
+                limit = company.currency_id.round(profile.limit_amount_currency * rate)
+                partner = profile.partner_id.with_company(company)
+                if company.currency_id.compare_amounts(partner.credit_limit, limit):
+                    partner._credit_write_limit_mirror(limit)
+        return True
 
     # ------------------------------------------------------------
     # REVIEWS
@@ -1077,37 +1431,63 @@ class CreditProfile(models.Model):
         return convert
 
     @api.model
-    def _query_receivables(self, partner_ids, company, check_date):
+    @api.model
+    def _open_receivable_condition(self, company):
+        """Where a journal item ``aml`` (its account joined as ``account``) is an open receivable
+        of ``company``: the lines every receivable figure of the add-on sums. Flushes them."""
         self.env["account.move.line"].flush_model(
             ["partner_id", "company_id", "account_id", "parent_state", "reconciled",
-             "amount_residual_currency", "currency_id", "date_maturity"]
+             "amount_residual_currency", "currency_id", "date_maturity", "move_id"]
         )
         self.env["account.account"].flush_model(["account_type"])
+        return SQL(
+            "aml.company_id = %s AND account.account_type = 'asset_receivable'"
+            " AND aml.parent_state = 'posted' AND aml.reconciled IS NOT TRUE",
+            company.id,
+        )
+
+    def _query_receivables(self, partner_ids, company, check_date):
         self.env["res.partner"].flush_model(["commercial_partner_id"])
+        # Overdue lines that running repayment plans cover (grouped like ``line`` below) leave the
+        # overdue figures, not the residual: the inner scan stays on the open-items index alone
+        # and no query is added, whatever the number of plans.
+        covered = self.env["credit.repayment.plan"]._credit_covered_overdue_sql(partner_ids, company, check_date)
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT partner.commercial_partner_id,
-                       aml.currency_id,
-                       SUM(aml.amount_residual_currency),
-                       SUM(aml.amount_residual_currency) FILTER (
-                           WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0),
-                       MIN(aml.date_maturity) FILTER (
-                           WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0)
-                  FROM account_move_line aml
-                  JOIN res_partner partner ON partner.id = aml.partner_id
-                  JOIN account_account account ON account.id = aml.account_id
-                 WHERE partner.commercial_partner_id IN %(partners)s
-                   AND aml.company_id = %(company)s
-                   AND account.account_type = 'asset_receivable'
-                   AND aml.parent_state = 'posted'
-                   AND aml.reconciled IS NOT TRUE
-                   AND aml.amount_residual_currency <> 0
-              GROUP BY partner.commercial_partner_id, aml.currency_id
+                SELECT line.partner_id,
+                       line.currency_id,
+                       SUM(line.residual),
+                       SUM(line.overdue) - COALESCE(SUM(covered.residual), 0),
+                       MIN(line.due) FILTER (WHERE line.lines > COALESCE(covered.lines, 0))
+                  FROM (
+                    SELECT partner.commercial_partner_id AS partner_id,
+                           aml.currency_id,
+                           CASE WHEN aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0
+                                THEN aml.date_maturity END AS due,
+                           SUM(aml.amount_residual_currency) AS residual,
+                           SUM(aml.amount_residual_currency) FILTER (
+                               WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0) AS overdue,
+                           COUNT(*) FILTER (
+                               WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0) AS lines
+                      FROM account_move_line aml
+                      JOIN res_partner partner ON partner.id = aml.partner_id
+                      JOIN account_account account ON account.id = aml.account_id
+                     WHERE partner.commercial_partner_id IN %(partners)s
+                       AND %(open_receivable)s
+                       AND aml.amount_residual_currency <> 0
+                  GROUP BY 1, 2, 3
+                  ) line
+             LEFT JOIN %(covered)s covered
+                    ON covered.partner_id = line.partner_id
+                   AND covered.currency_id = line.currency_id
+                   AND covered.due = line.due
+              GROUP BY line.partner_id, line.currency_id
                 """,
                 date=check_date,
                 partners=partner_ids,
-                company=company.id,
+                open_receivable=self._open_receivable_condition(company),
+                covered=covered,
             )
         )
         result = defaultdict(lambda: {"residual": {}, "overdue": {}, "oldest_due": None})

@@ -1,7 +1,8 @@
 from markupsafe import Markup
 
 from odoo import _, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import format_date, formatLang
 
 
 class CreditRating(models.Model):
@@ -34,12 +35,33 @@ class CreditRating(models.Model):
     )
     recommended_limit = fields.Monetary(readonly=True, help="Empty when the grade makes no recommendation.")
     has_recommendation = fields.Boolean(readonly=True)
+    # The customer's country risk (国家风险) when its country has a class in the company's table.
+    country_id = fields.Many2one(
+        "res.country", string="Country", readonly=True, help="Country whose risk class was scored."
+    )
+    country_risk_class = fields.Integer(
+        string="Country Risk Class", readonly=True, aggregator=False, help="0 (lowest risk) to 7."
+    )
+    country_limit_cap = fields.Monetary(
+        string="Country Limit Cap", readonly=True, aggregator=False, help="0: the country caps no limit."
+    )
+    country_cap_applied = fields.Boolean(
+        string="Capped by Country",
+        readonly=True,
+        help="The recommended limit is the country's cap, lower than the grade's recommendation (or the "
+        "only one).",
+    )
     breakdown = fields.Json(readonly=True, help="Per factor: code, value, points, weight, contribution, status.")
     breakdown_html = fields.Html(compute="_compute_breakdown_html", string="Why This Grade")
     trigger = fields.Selection(
         [("manual", "On Demand"), ("batch", "Batch Run"), ("cron", "Scheduled")], required=True, readonly=True
     )
     user_id = fields.Many2one("res.users", string="Run By", readonly=True, default=lambda self: self.env.user)
+    grade_payment_term_id = fields.Many2one(
+        related="grade_id.payment_term_id",
+        string="Grade's Payment Terms",
+        help="Proposed to the customer: a credit manager applies them (Apply Grade's Terms).",
+    )
 
     def _compute_breakdown_html(self):
         for rating in self:
@@ -62,9 +84,90 @@ class CreditRating(models.Model):
             )
             for line in self.breakdown or []
         )
-        return Markup('<table class="table table-sm o_credit_rating_breakdown">%s%s</table>') % (head, rows)
+        table = Markup('<table class="table table-sm o_credit_rating_breakdown">%s%s</table>') % (head, rows)
+        if self.country_cap_applied:
+            table += Markup('<p class="o_credit_rating_country_cap">%s</p>') % _(
+                "Recommended limit capped at %(cap)s by the country risk of %(country)s "
+                "(class %(risk_class)s).",
+                cap=formatLang(self.env, self.country_limit_cap, currency_obj=self.currency_id),
+                country=self.country_id.name,
+                risk_class=self.country_risk_class,
+            )
+        return table
 
     def write(self, vals):
         if not self.env.su:
             raise UserError(_("Ratings are kept as they were made; run a new rating instead."))
         return super().write(vals)
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_apply_grade_terms(self):
+        """Accept the grade's payment term for the customer: a credit manager sets it as the
+        customer's default terms in the rating's company (Odoo's company-dependent
+        ``property_payment_term_id``, which new quotations and invoices take), recorded in
+        the credit profile's chatter with who, old and new terms.
+
+        Every rating is checked before anything is written: nothing changes if one fails.
+        """
+        if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
+            raise AccessError(_("Only credit managers can apply a grade's payment terms to a customer."))
+        todo = []
+        for rating in self:
+            term = rating.grade_id.payment_term_id
+            if not term:
+                raise UserError(
+                    _(
+                        "Grade %(grade)s has no default payment terms, so there is nothing to apply to "
+                        "%(partner)s: set the terms on the grade (Configuration > Grades) first.",
+                        grade=rating.grade_code,
+                        partner=rating.partner_id.display_name,
+                    )
+                )
+            profile = self.env["credit.profile"]._get_or_create(rating.partner_id, rating.company_id)
+            if profile.rating_id != rating:
+                raise UserError(
+                    _(
+                        "The rating of %(date)s (grade %(grade)s) is not the current rating of %(partner)s "
+                        "(grade %(current)s of %(current_date)s): apply the terms of the current rating.",
+                        date=format_date(self.env, rating.date),
+                        grade=rating.grade_code,
+                        partner=rating.partner_id.display_name,
+                        current=profile.rating_id.grade_code or _("none"),
+                        current_date=format_date(self.env, profile.rating_id.date),
+                    )
+                )
+            todo.append((rating, profile, term))
+        changed = []
+        for rating, profile, term in todo:
+            # The customer's contact rights are not the question: the credit manager's is checked above.
+            partner = rating.partner_id.sudo().with_company(rating.company_id)
+            old_term = partner.property_payment_term_id
+            if old_term == term:
+                continue
+            partner.property_payment_term_id = term
+            profile.message_post(
+                body=_(
+                    "Payment terms of %(partner)s in %(company)s changed by %(user)s from %(old)s to "
+                    "%(new)s: the terms of grade %(grade)s (rating of %(date)s).",
+                    partner=rating.partner_id.display_name,
+                    company=rating.company_id.name,
+                    user=self.env.user.name,
+                    old=old_term.name or _("none"),
+                    new=term.name,
+                    grade=rating.grade_code,
+                    date=format_date(self.env, rating.date),
+                )
+            )
+            changed.append(rating.partner_id.display_name)
+        if changed:
+            message = _("Payment terms applied to %(partners)s.", partners=", ".join(changed))
+        else:
+            message = _("The customer already has the grade's payment terms: nothing changed.")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"message": message, "type": "success" if changed else "info", "sticky": False},
+        }

@@ -9,6 +9,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, split_every
 
 from ..credit_policy.behaviour import TREND_WINDOW_DAYS, PaymentAggregates, PaymentBehaviour
+from ..credit_policy.country import cap_recommendation
 from ..credit_policy.factors import factor_values, financial_ratios, rating_trend
 from ..credit_policy.grades import recommended_limit
 from ..credit_policy.schedule import next_review_date
@@ -273,7 +274,8 @@ class CreditRatingEngine(models.AbstractModel):
 
     @api.model
     def _rate_batch(self, partner_ids, company, as_of, trigger, context):
-        facts = self._customer_facts(partner_ids, company, as_of)
+        country_risks = self._query_country_risks(partner_ids, company)
+        facts = self._customer_facts(partner_ids, company, as_of, country_risks=country_risks)
         profiles = self._profiles(partner_ids, company)
         card, table, grades = context["card"], context["table"], context["grades"]
         scorecard = context["scorecard"]
@@ -291,6 +293,9 @@ class CreditRatingEngine(models.AbstractModel):
                 revenue=None if customer["revenue"] is None else convert(customer["revenue"]),
                 equity=None if customer["equity"] is None else convert(customer["equity"]),
             )
+            # The country's cap is one more cap on the recommendation (国家风险).
+            country = country_risks.get(partner_id)
+            limit, country_capped = cap_recommendation(limit, country.limit_cap if country else None)
             if grade.review_months not in review_dates:
                 review_dates[grade.review_months] = next_review_date(as_of, grade.review_months)
             vals_list.append(
@@ -306,6 +311,10 @@ class CreditRatingEngine(models.AbstractModel):
                     "trend": rating_trend(table, previous_code, grade.code),
                     "recommended_limit": limit or 0.0,
                     "has_recommendation": limit is not None,
+                    "country_id": country.country_id if country else None,
+                    "country_risk_class": country.risk_class if country else None,
+                    "country_limit_cap": country.limit_cap if country else None,
+                    "country_cap_applied": country_capped,
                     "breakdown": [self._breakdown_line(line) for line in result.lines],
                     "trigger": trigger,
                     "user_id": self.env.uid,
@@ -504,8 +513,12 @@ class CreditRatingEngine(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _customer_facts(self, partner_ids, company, as_of):
+    def _customer_facts(self, partner_ids, company, as_of, country_risks=None):
         """Everything the scorecard needs about commercial ``partner_ids`` in ``company`` as of ``as_of``.
+
+        ``country_risks`` (``{partner_id: CountryRisk}``, see ``_query_country_risks``) gives the
+        country risk factor its value, the class of the customer's country; without it, or for a
+        customer whose country has no class, the factor is missing.
 
         Returns ``{partner_id: {"aggregates", "behaviour", "values", "open_amount",
         "first_invoice_date", "sales_volume", "relationship_years", "has_statement",
@@ -556,7 +569,9 @@ class CreditRatingEngine(models.AbstractModel):
                 sales_volume=sales_volume,
                 ratios=ratios,
                 bureau_score=bureau.get(partner_id),
-                country_risk=None,  # placeholder: no country risk source yet, scored as missing
+                country_risk=country_risks[partner_id].risk_class
+                if country_risks and partner_id in country_risks
+                else None,
             )
             currency_id = statement["currency_id"] if statement else None
             result[partner_id] = {
@@ -794,6 +809,27 @@ class CreditRatingEngine(models.AbstractModel):
             )
         )
         return {row["partner_id"]: row for row in rows}
+
+    @api.model
+    def _query_country_risks(self, partner_ids, company):
+        """``{partner_id: CountryRisk}``: the country risk row of each customer's country in
+        ``company`` (customers whose country has no active row are left out).
+
+        The company's table comes from the registry cache; the customers' countries take one
+        query for the batch, none when the company has no country risk rows.
+        """
+        table = self.env["credit.country.risk"].sudo()._country_risk_table(company.id)
+        if not table or not partner_ids:
+            return {}
+        self.env["res.partner"].flush_model(["country_id"])
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id, country_id FROM res_partner WHERE id IN %s AND country_id IN %s",
+                tuple(partner_ids),
+                tuple(table),
+            )
+        )
+        return {partner_id: table[country_id] for partner_id, country_id in rows}
 
     @api.model
     def _query_bureau_scores(self, partner_ids, company, as_of):

@@ -9,8 +9,11 @@ from ..credit_policy.warnings import (
     bureau_drop_signal,
     downgrade_signal,
     expiring_signal,
+    guarantee_event,
+    guarantee_expiring_signal,
     order_spike_signal,
     overdue_signal,
+    rate_move_signal,
     utilization_signal,
 )
 
@@ -22,6 +25,8 @@ RULE_TYPES = [
     ("order_spike", "Order Spike"),
     ("limit_expiring", "Limit Expiring"),
     ("review_expiring", "Review Expiring"),
+    ("guarantee_expiring", "Guarantee Expiring"),
+    ("rate_move", "Over the Limit by a Rate Move"),
 ]
 # Most severe first: the alert kanban shows its columns in this order.
 SEVERITIES = [("critical", "Critical"), ("high", "High"), ("medium", "Medium"), ("low", "Low")]
@@ -68,8 +73,8 @@ class CreditWarningRule(models.Model):
         string="Days",
         default=30,
         help="Overdue: days past due beyond which the rule fires. Order spike: length of the period compared. "
-        "Limit/review expiring: days ahead. Downgrade/bureau drop: only ratings or reports of the last N "
-        "days (0: any).",
+        "Limit/review/guarantee expiring: days ahead. Downgrade/bureau drop: only ratings or reports of the last N "
+        "days (0: any). Rate move: today's rate is compared with the rate of N days before.",
     )
     threshold_percent = fields.Float(string="Utilization Above (%)", default=80.0)
     threshold_points = fields.Float(
@@ -153,6 +158,12 @@ class CreditWarningRule(models.Model):
                 ),
                 "limit_expiring": _("Limit valid until within %(days)s days", days=days),
                 "review_expiring": _("Review date within %(days)s days", days=days),
+                "guarantee_expiring": _("Active guarantee ending within %(days)s days", days=days),
+                "rate_move": _(
+                    "Over a foreign-currency limit at today's rate, within it at the rate of %(days)s days "
+                    "before",
+                    days=days,
+                ),
             }.get(rule.rule_type, "")
 
     def _compute_alert_count(self):
@@ -280,14 +291,15 @@ class CreditWarningRule(models.Model):
         currency = company.currency_id
         limits = cache.get("limits")
         if limits is None:
-            partners = profiles.partner_id.with_company(company)
-            limits = cache["limits"] = {partner.id: partner.credit_limit for partner in partners}
+            # The profile's limit: a limit set in another currency converted at today's rate.
+            limits = cache["limits"] = {profile.partner_id.id: profile.credit_limit for profile in profiles}
         for profile in profiles.filtered(lambda p: p.mode == "limit"):
             partner_id = profile.partner_id.id
             signal = utilization_signal(
                 currency.round(figures[partner_id]["exposure"].total),
                 limits.get(partner_id) or 0.0,
                 self.threshold_percent,
+                secured=sum(amount for _code, amount in figures[partner_id]["capacity_parts"]),
             )
             if signal:
                 yield partner_id, None, signal
@@ -435,6 +447,93 @@ class CreditWarningRule(models.Model):
             signal = expiring_signal(profile[date_field], today, self.threshold_days)
             if signal:
                 yield profile.partner_id.id, signal["date"].isoformat(), signal
+
+    def _signals_guarantee_expiring(self, company, today, cache):
+        """Active guarantees of ``company`` ending today or within N days: one alert per guarantee
+        and end date, with the secured capacity the customer loses after it (company currency,
+        today's rate). One query for the guarantees, one rate per foreign currency."""
+        last = today + timedelta(days=self.threshold_days)
+        guarantees = (
+            self.env["credit.guarantee"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("company_id", "=", company.id),
+                    ("state", "=", "active"),
+                    ("valid_to", ">=", today),
+                    ("valid_to", "<=", last),
+                ],
+                [
+                    "partner_id",
+                    "guarantee_type",
+                    "reference",
+                    "amount",
+                    "currency_id",
+                    "coverage_percent",
+                    "secured_amount",
+                    "valid_to",
+                ],
+                order="valid_to, id",
+            )
+        )
+        currency = company.currency_id
+        rates = {
+            other: self.env["res.currency"]._get_conversion_rate(other, currency, company, today)
+            for other in guarantees.currency_id - currency
+        }
+        for guarantee in guarantees:
+            secured = currency.round(guarantee.secured_amount * rates.get(guarantee.currency_id, 1.0))
+            signal = guarantee_expiring_signal(guarantee.valid_to, today, self.threshold_days, secured)
+            if signal:
+                yield (
+                    guarantee.partner_id.id,
+                    guarantee_event(guarantee.id, guarantee.valid_to),
+                    dict(
+                        signal,
+                        guarantee_id=guarantee.id,
+                        guarantee=guarantee.display_name,
+                        reference=guarantee.reference or "",
+                        amount=guarantee.amount,
+                        currency_id=guarantee.currency_id.id,
+                        coverage_percent=guarantee.coverage_percent,
+                    ),
+                )
+
+    def _signals_rate_move(self, company, today, cache):
+        """Customers whose limit is set in another currency, over it at today's rate and within it
+        at the rate of N days before (at least one), at the same exposure: only the rate moved them
+        over. Two rate queries (today, the reference date); a currency without both rates is skipped."""
+        profiles, figures = self._company_exposure(company, today, cache)
+        foreign = profiles.filtered(
+            lambda p: p.mode == "limit" and p.limit_currency_id and p.limit_amount_currency
+        )
+        if not foreign:
+            return
+        reference_date = today - timedelta(days=max(self.threshold_days, 1))
+        Profile = self.env["credit.profile"]
+        rates_now = Profile._credit_limit_rates(foreign.limit_currency_id, company, today)
+        rates_before = Profile._credit_limit_rates(foreign.limit_currency_id, company, reference_date)
+        currency = company.currency_id
+        for profile in foreign:
+            rate_now = rates_now.get(profile.limit_currency_id.id)
+            rate_before = rates_before.get(profile.limit_currency_id.id)
+            if not rate_now or not rate_before:
+                continue
+            partner_figures = figures[profile.partner_id.id]
+            signal = rate_move_signal(
+                currency.round(partner_figures["exposure"].total),
+                profile.limit_amount_currency,
+                rate_before,
+                rate_now,
+                sum(amount for _code, amount in partner_figures["capacity_parts"]),
+            )
+            if signal:
+                yield profile.partner_id.id, None, dict(
+                    signal,
+                    limit_currency_id=profile.limit_currency_id.id,
+                    rate_date=today,
+                    reference_date=reference_date,
+                )
 
     @api.model
     def _company_exposure(self, company, today, cache):

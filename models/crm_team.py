@@ -65,9 +65,6 @@ class CrmTeam(models.Model):
     def _credit_query_receivables(self, team_ids, company):
         """Open receivables of the teams' posted invoices and credit notes, per currency."""
         self.env["account.move"].flush_model(["team_id"])
-        self.env["account.move.line"].flush_model(
-            ["move_id", "company_id", "account_id", "parent_state", "reconciled", "amount_residual_currency", "currency_id"]
-        )
         rows = self.env.execute_query(
             SQL(
                 """
@@ -76,14 +73,11 @@ class CrmTeam(models.Model):
                   JOIN account_move move ON move.id = aml.move_id
                   JOIN account_account account ON account.id = aml.account_id
                  WHERE move.team_id IN %(teams)s
-                   AND aml.company_id = %(company)s
-                   AND account.account_type = 'asset_receivable'
-                   AND aml.parent_state = 'posted'
-                   AND aml.reconciled IS NOT TRUE
+                   AND %(open_receivable)s
               GROUP BY move.team_id, aml.currency_id
                 """,
                 teams=team_ids,
-                company=company.id,
+                open_receivable=self.env["credit.profile"]._open_receivable_condition(company),
             )
         )
         result = {}

@@ -96,6 +96,25 @@ class ResCompany(models.Model):
         help="Applies, where credit insurance is required, when the exposure after the order is above "
         "the customer's insured limit.",
     )
+    credit_repayment_grace_days = fields.Integer(
+        string="Repayment Grace Days",
+        default=5,
+        help="A repayment plan whose instalment is unpaid after its due date is late for this many days, "
+        "then broken.",
+    )
+    credit_repayment_hold_on_broken = fields.Boolean(
+        string="Hold on Broken Repayment Plan",
+        default=True,
+        help="Put the customer on credit hold when one of its repayment plans breaks (an instalment unpaid "
+        "beyond the grace days).",
+    )
+    credit_repayment_excludes_overdue = fields.Boolean(
+        string="Repayment Plans Suspend the Overdue Rule",
+        default=True,
+        help="While a repayment plan is on track (or late within its grace days), the overdue invoices it "
+        "covers do not count in the overdue amount and days of the credit check (they still count in the "
+        "exposure).",
+    )
     credit_count_draft_invoices = fields.Boolean(
         string="Count Draft Invoices",
         help="Add draft customer invoices that do not come from a sales order to the exposure.",
@@ -147,6 +166,11 @@ class ResCompany(models.Model):
             "credit_limit_second_approval_threshold_positive",
             "CHECK(credit_limit_second_approval_threshold >= 0)",
             "The second-approval threshold of limit requests cannot be negative.",
+        ),
+        (
+            "credit_repayment_grace_days_positive",
+            "CHECK(credit_repayment_grace_days >= 0)",
+            "The grace days of repayment plans cannot be negative.",
         ),
     ]
 

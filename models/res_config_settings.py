@@ -23,6 +23,13 @@ class ResConfigSettings(models.TransientModel):
     credit_count_draft_invoices = fields.Boolean(
         related="company_id.credit_count_draft_invoices", readonly=False
     )
+    credit_repayment_grace_days = fields.Integer(related="company_id.credit_repayment_grace_days", readonly=False)
+    credit_repayment_hold_on_broken = fields.Boolean(
+        related="company_id.credit_repayment_hold_on_broken", readonly=False
+    )
+    credit_repayment_excludes_overdue = fields.Boolean(
+        related="company_id.credit_repayment_excludes_overdue", readonly=False
+    )
     # Not related fields: the default and the maximum tolerance are written together, so
     # that raising (or lowering) both at once is checked on the final pair of values.
     credit_default_tolerance = fields.Float(

@@ -279,6 +279,9 @@ class ResPartner(models.Model):
         reason = self.env.context.get("credit_change_reason") or _("Edited on the customer")
         history = self.env["credit.limit.history"]
         company = self.env.company
+        # Refused above the cap of the customer's country (a limit request may go above it).
+        changed = [partner for partner, old_limit in old_limits.items() if partner.credit_limit != old_limit]
+        self.env["credit.country.risk"].sudo()._credit_check_limit_caps(changed, company)
         for partner, old_limit in old_limits.items():
             # Contacts receive the limit by Odoo's commercial-field sync: record it once.
             if partner != partner.commercial_partner_id or partner.credit_limit == old_limit:
@@ -296,7 +299,9 @@ class ResPartner(models.Model):
                     partner, company, "credit_limit", old_limit, partner.credit_limit, reason
                 )
                 continue
-            history._record(profile, "credit_limit", old_limit, partner.credit_limit, reason)
+            # Odoo's own limit, in the company currency: a limit set in another currency gives way.
+            limit_vals = profile._credit_on_company_limit_set(old_limit, partner.credit_limit)
+            history._record(profile, "credit_limit", old_limit, partner.credit_limit, reason, limit_vals)
             profile.message_post(
                 body=_(
                     "Credit limit changed from %(old)s to %(new)s by %(user)s: %(reason)s",
@@ -306,6 +311,12 @@ class ResPartner(models.Model):
                     reason=reason,
                 )
             )
+
+    def _credit_write_limit_mirror(self, amount):
+        """Write the company-currency limit that follows a limit set in another currency (in the
+        current company), as superuser and without recording it: the limit set is what the
+        credit profile records (``credit.profile._credit_set_limit``)."""
+        return super(ResPartner, self.sudo()).write({"credit_limit": amount})
 
     def action_open_credit_profile(self):
         self.ensure_one()
@@ -355,3 +366,4 @@ class ResPartner(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("sale_credit_control.credit_approval_action")
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         return action
+

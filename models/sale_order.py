@@ -126,8 +126,9 @@ class SaleOrder(models.Model):
                 order.prepayment_percent = deposits[order] / 100.0
 
     def _credit_grade_deposit_percents(self):
-        """``{order: deposit share (0-100)}`` the customers' grades require where credit control
-        is on (all of it for cash-only customers): proposed as the quotations' online prepayment."""
+        """``{order: deposit share (0-100)}`` the customers' grades and countries require where credit
+        control is on (the larger of the two; all of it for cash-only customers): proposed as the
+        quotations' online prepayment."""
         orders = self.filtered(lambda order: order.partner_id and order.company_id.credit_control_enabled)
         if not orders:
             return {}
@@ -136,11 +137,18 @@ class SaleOrder(models.Model):
             [("partner_id", "in", [c.id for c in customers.values()]), ("company_id", "in", orders.company_id.ids)]
         )
         by_key = {(profile.partner_id, profile.company_id): profile for profile in profiles}
+        country_risks = self.env["credit.country.risk"].sudo()
         deposits = {}
         for order, customer in customers.items():
             profile = by_key.get((customer, order.company_id))
-            if profile:
-                deposits[order] = 100.0 if profile.mode == "cash" else profile.rating_id.grade_id.deposit_percent
+            if profile and profile.mode == "cash":
+                deposits[order] = 100.0
+                continue
+            country = country_risks._credit_country_risk(customer, order.company_id)
+            deposits[order] = max(
+                profile.rating_id.grade_id.deposit_percent if profile else 0.0,
+                country.deposit_percent if country else 0.0,
+            )
         return deposits
 
     # ------------------------------------------------------------

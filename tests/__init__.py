@@ -22,3 +22,7 @@ from . import test_insurance
 from . import test_terms_by_grade
 from . import test_team_budget
 from . import test_credit_group
+from . import test_country_risk
+from . import test_rating_terms
+from . import test_repayment_plan
+from . import test_foreign_limit

@@ -594,6 +594,26 @@ class TestLimitRequest(CreditControlCommon):
     # Permissions
     # ------------------------------------------------------------
 
+    def test_salesman_submits_for_a_rated_customer_without_reading_the_credit_file(self):
+        """Submitted in its own transaction (nothing cached), as through the web client: the
+        salesman's summary leaves out the grade and recommendation, which managers see."""
+        self.rate(self.customer, self.grade_bb, 2000.0)
+        request = self.make_request(5000.0, submit=False)
+        self.env.invalidate_all()
+        request.with_user(self.salesman).action_submit()
+        self.assertEqual(request.state, "submitted")
+        self.assertTrue(request.needs_second_approval)
+        summary = request.message_ids.filtered(lambda m: "Submitted by" in (m.body or ""))
+        self.assertEqual(len(summary), 1)
+        self.assertIn("5,000.00", summary.body)
+        self.assertNotIn("2,000.00", summary.body, "the recommendation is credit-file data")
+        self.assertNotIn("BB", summary.body)
+        self.assertIn("second approval", summary.body.lower())
+        self.env.invalidate_all()
+        manager_view = request.with_user(self.credit_manager)
+        self.assertAlmostEqual(manager_view.recommended_limit, 2000.0)
+        self.assertIn("2,000.00", manager_view.second_approval_note)
+
     def test_salesman_requests_but_does_not_decide(self):
         request = self.make_request(3000.0, submit=False)
         request.with_user(self.salesman).write({"amount": 3200.0, "reason": "New product line"})

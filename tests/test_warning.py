@@ -81,7 +81,7 @@ class TestCreditWarning(CreditControlCommon):
 
     def test_default_rules_shipped_for_all_companies(self):
         rules = self.default_rules.with_context(active_test=False)
-        self.assertEqual(len(rules), 8)
+        self.assertEqual(len(rules), 10)
         self.assertFalse(rules.company_id, "the default rules apply to every company")
         self.assertEqual(
             set(rules.mapped("rule_type")),
@@ -93,6 +93,8 @@ class TestCreditWarning(CreditControlCommon):
                 "order_spike",
                 "limit_expiring",
                 "review_expiring",
+                "guarantee_expiring",
+                "rate_move",
             },
         )
         warning = self.env.ref("sale_credit_control.credit_warning_rule_utilization_80")
@@ -150,6 +152,28 @@ class TestCreditWarning(CreditControlCommon):
         self.assertAlmostEqual(alert.figures["utilization"], 85.0)
         self.assertIn("85.0%", alert.message)
         self.assertIn("1,000.00", alert.message)
+
+    def test_utilization_counts_secured_capacity(self):
+        """As the confirmation check: a guarantee's secured capacity adds to the limit."""
+        rule = self._rule("utilization", threshold_percent=100.0)
+        self.create_invoice(self.customer, 1200.0)
+        guarantee = self.env["credit.guarantee"].create(
+            {
+                "partner_id": self.customer.id,
+                "company_id": self.company.id,
+                "guarantee_type": "bank_guarantee",
+                "issuer_id": self.env["res.partner"].create({"name": "Guarantor Bank", "is_company": True}).id,
+                "amount": 500.0,
+                "coverage_percent": 100.0,
+            }
+        )
+        guarantee.with_user(self.credit_manager).action_activate()
+        self.assertFalse(self._run(rule), "1,200 of a capacity of 1,500 is 80 %")
+        low = self._rule("utilization", threshold_percent=75.0)
+        alert = self.assertOneAlertOnly(low, self.customer, self.quiet)
+        self.assertAlmostEqual(alert.figures["utilization"], 80.0)
+        self.assertIn("capacity", alert.message)
+        self.assertIn("1,500.00", alert.message)
 
     def test_utilization_ignores_customers_without_limit_or_cash_only(self):
         rule = self._rule("utilization", threshold_percent=0.0)
@@ -316,6 +340,110 @@ class TestCreditWarning(CreditControlCommon):
         self.profile_of(self.quiet).review_date = self.today + timedelta(days=45)
         alert = self.assertOneAlertOnly(rule, self.customer, self.quiet)
         self.assertEqual(alert.figures["days_left"], 30)
+
+    def _guarantee(self, partner, days, activate=True, **vals):
+        """A bank guarantee of ``partner`` valid from 5 days ago until ``days`` from today,
+        created (and activated) by a credit manager."""
+        if not getattr(self, "bank", None):
+            self.bank = self.env["res.partner"].create({"name": "Warning Bank", "is_company": True})
+        guarantee = (
+            self.env["credit.guarantee"]
+            .with_user(self.credit_manager)
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "company_id": self.company.id,
+                    "guarantee_type": "bank_guarantee",
+                    "issuer_id": self.bank.id,
+                    "reference": f"BG-{partner.id}-{days}",
+                    "amount": 1000.0,
+                    "currency_id": self.company.currency_id.id,
+                    "coverage_percent": 50.0,
+                    "valid_from": self.today - timedelta(days=5),
+                    "valid_to": self.today + timedelta(days=days),
+                    **vals,
+                }
+            )
+        )
+        if activate:
+            guarantee.action_activate()
+        return guarantee
+
+    def test_guarantee_expiring(self):
+        """An active guarantee ending today or within N days raises one alert per guarantee and
+        end date, naming it and the secured capacity the customer loses; extended to a new date,
+        it alerts again."""
+        rule = self._rule("guarantee_expiring", threshold_days=30, severity="medium")
+        guarantee = self._guarantee(self.customer, 10, reference="BG-EXP-1")
+        # No alert: beyond the window, a draft, released, open-ended, already ended.
+        self._guarantee(self.quiet, 31)
+        self._guarantee(self.quiet, 5, activate=False)
+        self._guarantee(self.quiet, 5).with_user(self.credit_manager).action_release()
+        self._guarantee(self.quiet, 0, valid_to=False)
+        ended = self._guarantee(self.quiet, 5)
+        ended.with_user(self.credit_manager).valid_to = self.today - timedelta(days=1)
+
+        alert = self.assertOneAlertOnly(rule, self.customer, self.quiet)
+        end = self.today + timedelta(days=10)
+        self.assertEqual(alert.figures["guarantee_id"], guarantee.id)
+        self.assertEqual(alert.figures["days_left"], 10)
+        self.assertEqual(alert.figures["date"], end.isoformat())
+        self.assertEqual(alert.figures["secured_amount"], 500.0)
+        self.assertEqual(
+            alert.dedup_key, f"guarantee_expiring:{rule.id}:{self.customer.id}:{guarantee.id}:{end}"
+        )
+        texts = ("Bank Guarantee BG-EXP-1", "reference BG-EXP-1", "1,000.00", "50.0% coverage", "in 10 days")
+        for text in texts:
+            self.assertIn(text, alert.message)
+        self.assertRegex(alert.message, r"Credit Customer loses .{0,4}500\.00.{0,4} of secured capacity")
+
+        # Boundaries: ending today and ending in exactly N days both alert, each on its own.
+        today_end = self._guarantee(self.customer, 0)
+        last_day = self._guarantee(self._partner("Last Day Customer"), 30)
+        new = self._run(rule)
+        self.assertEqual(len(new), 2)
+        self.assertEqual(
+            sorted((a.figures["guarantee_id"], a.figures["days_left"]) for a in new),
+            sorted([(today_end.id, 0), (last_day.id, 30)]),
+        )
+
+        # Resolved: the same end date never alerts again; extended to a new date, it does.
+        alert.with_user(self.credit_manager).action_resolve()
+        self.assertFalse(self._run(rule).filtered(lambda a: a.figures["guarantee_id"] == guarantee.id))
+        guarantee.with_user(self.credit_manager).valid_to = self.today + timedelta(days=25)
+        again = self._run(rule)
+        self.assertEqual(len(again), 1)
+        self.assertEqual(again.figures["guarantee_id"], guarantee.id)
+        self.assertEqual(again.figures["days_left"], 25)
+
+    def test_guarantee_expiring_in_foreign_currency(self):
+        """The secured capacity lost is converted into the company currency at today's rate."""
+        eur = self.setup_other_currency("EUR")  # 1 company currency = 2 EUR
+        rule = self._rule("guarantee_expiring", threshold_days=30)
+        self._guarantee(self.customer, 10, currency_id=eur.id, coverage_percent=100.0)
+        alert = self._run(rule)
+        self.assertEqual(alert.figures["secured_amount"], 500.0)
+        self.assertIn("€", alert.message)
+
+    def test_guarantee_expiring_query_count_constant(self):
+        """One query for the company's guarantees, whatever their number."""
+        rule = self._rule("guarantee_expiring", threshold_days=30)
+
+        def signals_and_queries():
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            signals = list(rule._signals_guarantee_expiring(self.company, self.today, {}))
+            return len(signals), self.env.cr.sql_log_count - before
+
+        self._guarantee(self.customer, 10)
+        signals_and_queries()  # warm the registry caches (rules, translations) first
+        one = signals_and_queries()
+        for days in (5, 15, 25):
+            self._guarantee(self._partner(f"Guaranteed {days}"), days)
+        four = signals_and_queries()
+        self.assertEqual((one[0], four[0]), (1, 4))
+        self.assertEqual(one[1], four[1])
 
     # ------------------------------------------------------------
     # Deduplication, activities, hold, resolution

@@ -343,14 +343,23 @@ def capture_queries(env, seeder):
         return original(self, query)
 
     type(env).execute_query = spy
+    today = time.strftime("%Y-%m-%d")
+    partner_ids = (seeder.customer.id,)
+    calls = {
+        "_query_receivables": lambda: profile_model._query_receivables(partner_ids, env.company, today),
+        "_query_uninvoiced_orders": lambda: profile_model._query_uninvoiced_orders(
+            partner_ids, env.company, today, (0,)
+        ),
+    }
+    queries = {}
     try:
-        today = time.strftime("%Y-%m-%d")
-        partner_ids = (seeder.customer.id,)
-        profile_model._query_receivables(partner_ids, env.company, today)
-        profile_model._query_uninvoiced_orders(partner_ids, env.company, today, (0,))
+        for name, call in calls.items():
+            captured.clear()
+            call()
+            queries[name] = captured[-1]  # the figure's own query, after any lookup it needs
     finally:
         type(env).execute_query = original
-    return dict(zip(("_query_receivables", "_query_uninvoiced_orders"), captured, strict=True))
+    return queries
 
 
 def explain(env, seeder, runs=15, show_plan=False):

@@ -10,9 +10,11 @@ from credit_policy.warnings import (
     BUREAU_DROP,
     DOWNGRADE,
     EVENT_RULES,
+    GUARANTEE_EXPIRING,
     LIMIT_EXPIRING,
     ORDER_SPIKE,
     OVERDUE_NEW,
+    RATE_MOVE,
     REVIEW_EXPIRING,
     RULE_TYPES,
     UTILIZATION,
@@ -20,6 +22,8 @@ from credit_policy.warnings import (
     bureau_drop_signal,
     downgrade_signal,
     expiring_signal,
+    guarantee_event,
+    guarantee_expiring_signal,
     needs_alert,
     order_spike_signal,
     overdue_signal,
@@ -96,6 +100,17 @@ def test_utilization_signal(exposure, limit, threshold, fires):
         assert figures["limit"] == limit
         assert figures["exposure"] == exposure
         assert figures["threshold_percent"] == threshold
+
+
+def test_utilization_counts_secured_capacity():
+    """A guarantee's secured capacity counts as in the confirmation check: 1,200 against a limit
+    of 1,000 plus 500 secured is 80 %, not 120 %."""
+    assert utilization_signal(1200.0, 1000.0, 100.0, secured=500.0) is None
+    figures = utilization_signal(1200.0, 1000.0, 75.0, secured=500.0)
+    assert figures["utilization"] == pytest.approx(80.0)
+    assert (figures["limit"], figures["secured"], figures["capacity"]) == (1000.0, 500.0, 1500.0)
+    with pytest.raises(ValueError, match="secured"):
+        utilization_signal(1200.0, 1000.0, 75.0, secured=-1.0)
 
 
 @given(exposure=amounts, limit=st.floats(min_value=0.01, max_value=1e9), low=amounts, high=amounts)
@@ -243,6 +258,54 @@ def test_expiring_signal_rejects_datetimes():
         expiring_signal(date(2025, 6, 2), TODAY, -1)
 
 
+# ------------------------------------------------------------ guarantee expiring
+
+
+@pytest.mark.parametrize(
+    ("end", "within", "days_left"),
+    [
+        (date(2025, 6, 11), 30, 10),  # fires: ends within the window
+        (date(2025, 6, 1), 30, 0),  # its last valid day is today: still counts today, lost tomorrow
+        (date(2025, 7, 1), 30, 30),  # boundary: exactly N days ahead fires
+        (date(2025, 7, 2), 30, None),  # N + 1 days ahead: not yet
+        (date(2025, 5, 31), 30, None),  # ended yesterday: expired (it counts no more), not expiring
+        (None, 30, None),  # open-ended: never expires
+        (date(2025, 6, 2), 0, None),  # N = 0: only a guarantee ending today
+    ],
+)
+def test_guarantee_expiring_signal(end, within, days_left):
+    figures = guarantee_expiring_signal(end, TODAY, within, 250.0)
+    if days_left is None:
+        assert figures is None
+    else:
+        assert figures == dict(date=end, days_left=days_left, within_days=within, secured_amount=250.0)
+
+
+def test_guarantee_expiring_signal_rejects_bad_input():
+    with pytest.raises(ValueError, match="secured_amount"):
+        guarantee_expiring_signal(date(2025, 6, 2), TODAY, 30, float("nan"))
+    with pytest.raises(ValueError, match="within_days"):
+        guarantee_expiring_signal(date(2025, 6, 2), TODAY, -1, 250.0)
+    with pytest.raises(ValueError, match="end_date"):
+        guarantee_expiring_signal("2025-06-02", TODAY, 30, 250.0)
+
+
+def test_guarantee_expiry_alerted_once_per_guarantee_and_end_date():
+    """The key names the guarantee and its end date: two guarantees of one customer are two
+    alerts; the same end date is never alerted twice; extended to a new date, it alerts again."""
+    event = guarantee_event(12, date(2025, 6, 30))
+    key = alert_key(9, 7, GUARANTEE_EXPIRING, event=event)
+    assert key == "guarantee_expiring:9:7:12:2025-06-30"
+    assert key != alert_key(9, 7, GUARANTEE_EXPIRING, event=guarantee_event(13, date(2025, 6, 30)))
+    assert not needs_alert(key, GUARANTEE_EXPIRING, open_keys=set(), known_keys={key})
+    extended = alert_key(9, 7, GUARANTEE_EXPIRING, event=guarantee_event(12, date(2025, 9, 30)))
+    assert needs_alert(extended, GUARANTEE_EXPIRING, open_keys=set(), known_keys={key})
+    with pytest.raises(ValueError, match="guarantee_id"):
+        guarantee_event(0, date(2025, 6, 30))
+    with pytest.raises(ValueError, match="end_date"):
+        guarantee_event(12, None)
+
+
 # ------------------------------------------------------------ deduplication
 
 
@@ -258,8 +321,8 @@ def test_alert_key_state_and_event_rules():
 
 
 def test_event_and_state_rules_partition_the_rule_types():
-    assert EVENT_RULES == {DOWNGRADE, BUREAU_DROP, LIMIT_EXPIRING, REVIEW_EXPIRING}
-    assert set(RULE_TYPES) - EVENT_RULES == {OVERDUE_NEW, UTILIZATION, ORDER_SPIKE}
+    assert EVENT_RULES == {DOWNGRADE, BUREAU_DROP, LIMIT_EXPIRING, REVIEW_EXPIRING, GUARANTEE_EXPIRING}
+    assert set(RULE_TYPES) - EVENT_RULES == {OVERDUE_NEW, UTILIZATION, ORDER_SPIKE, RATE_MOVE}
 
 
 @pytest.mark.parametrize("rule_type", RULE_TYPES)
