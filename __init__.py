@@ -1,6 +1,7 @@
 from odoo.tools import SQL
 
 from . import models
+from . import reports
 from . import wizards
 from .models.credit_profile import EXPOSURE_INDEXES
 

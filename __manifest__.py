@@ -54,7 +54,13 @@
         "views/crm_team_views.xml",
         "views/credit_group_views.xml",
         "views/credit_country_risk_views.xml",
+        "views/credit_exposure_report_views.xml",
+        "wizards/credit_portfolio_export_views.xml",
+        "wizards/credit_effectiveness_review_views.xml",
         "views/credit_control_menus.xml",
+        "reports/credit_profile_report.xml",
+        "reports/credit_approval_report.xml",
+        "reports/credit_effectiveness_report.xml",
     ],
     "assets": {
         "web.assets_backend": [

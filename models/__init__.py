@@ -31,3 +31,4 @@ from . import crm_team
 from . import credit_group
 from . import credit_repayment_plan
 from . import credit_repayment_instalment
+from . import credit_exposure_report

@@ -11,6 +11,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, format_date, formatLang
 
+from ..credit_policy.aging import aging_from_sums, first_days
 from ..credit_policy.budgets import BUDGET_RULES
 from ..credit_policy.decision import RULES, CreditFacts, evaluate
 from ..credit_policy.exposure import CORE_PARTS, Exposure
@@ -1525,6 +1526,20 @@ class CreditProfile(models.Model):
         grouped by the SQL expression ``key`` over the orders matching ``condition``
         (``so`` is the order, ``customer`` its invoice address).
         Returns ``{key: {currency_id: amount}}``."""
+        in_company = SQL("(%s) AND so.company_id = %s", condition, company.id)
+        rows = self.env.execute_query(
+            self._order_commitments_sql(key, in_company, exclude_order_ids, only_order_ids)
+        )
+        result = defaultdict(dict)
+        for key_id, _company_id, currency_id, amount in rows:
+            result[key_id][currency_id] = amount or 0.0
+        return result
+
+    @api.model
+    def _order_commitments_sql(self, key, condition, exclude_order_ids=(0,), only_order_ids=None):
+        """The query of :meth:`_query_order_commitments`, rows ``(key_id, company_id, currency_id,
+        amount)`` of the confirmed orders matching ``condition`` (any company): the one definition
+        of the uninvoiced-orders figure, also read by the ``credit.exposure.report`` view. Flushes."""
         self.env["sale.order"].flush_model(["partner_invoice_id", "team_id", "company_id", "state", "currency_id"])
         self.env["sale.order.line"].flush_model(
             ["order_id", "display_type", "is_downpayment", "product_uom_qty", "qty_delivered",
@@ -1534,73 +1549,67 @@ class CreditProfile(models.Model):
         self.env["account.move.line"].flush_model(["move_id", "quantity", "price_total", "product_uom_id"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         only_orders = SQL("AND so.id IN %s", tuple(only_order_ids)) if only_order_ids else SQL()
-        rows = self.env.execute_query(
-            SQL(
-                """
-                WITH line AS (
-                    SELECT %(key)s AS key_id,
-                           so.currency_id,
-                           sol.id,
-                           sol.is_downpayment,
-                           sol.product_uom,
-                           CASE WHEN sol.product_uom_qty >= 0
-                                THEN GREATEST(sol.product_uom_qty, COALESCE(sol.qty_delivered, 0))
-                                ELSE LEAST(sol.product_uom_qty, COALESCE(sol.qty_delivered, 0))
-                           END AS committed_qty,
-                           CASE WHEN sol.product_uom_qty <> 0
-                                THEN sol.price_total / sol.product_uom_qty
-                                ELSE sol.price_unit * (1 - COALESCE(sol.discount, 0) / 100.0)
-                           END AS unit_price
-                      FROM sale_order so
-                      JOIN res_partner customer ON customer.id = so.partner_invoice_id
-                      JOIN sale_order_line sol ON sol.order_id = so.id
-                     WHERE %(condition)s
-                       AND so.company_id = %(company)s
-                       AND so.state = 'sale'
-                       AND sol.display_type IS NULL
-                       AND so.id NOT IN %(excluded)s
-                       %(only_orders)s
-                ),
-                invoiced AS (
-                    SELECT rel.order_line_id,
-                           SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
-                               * aml.quantity
-                               * COALESCE(line_uom.factor / NULLIF(aml_uom.factor, 0), 1)) AS qty,
-                           SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
-                               * aml.price_total) AS amount
-                      FROM sale_order_line_invoice_rel rel
-                      JOIN line ON line.id = rel.order_line_id
-                      JOIN account_move_line aml ON aml.id = rel.invoice_line_id
-                      JOIN account_move move ON move.id = aml.move_id
-                 LEFT JOIN uom_uom aml_uom ON aml_uom.id = aml.product_uom_id
-                 LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom
-                     WHERE move.state = 'posted'
-                       AND move.move_type IN ('out_invoice', 'out_refund')
-                  GROUP BY rel.order_line_id
-                )
-                SELECT line.key_id,
-                       line.currency_id,
-                       SUM(CASE
-                           WHEN line.is_downpayment THEN -COALESCE(invoiced.amount, 0)
-                           WHEN line.committed_qty >= 0
-                           THEN GREATEST(line.committed_qty - COALESCE(invoiced.qty, 0), 0) * line.unit_price
-                           ELSE LEAST(line.committed_qty - COALESCE(invoiced.qty, 0), 0) * line.unit_price
-                       END)
-                  FROM line
-             LEFT JOIN invoiced ON invoiced.order_line_id = line.id
-              GROUP BY line.key_id, line.currency_id
-                """,
-                key=key,
-                condition=condition,
-                company=company.id,
-                excluded=exclude_order_ids,
-                only_orders=only_orders,
+        return SQL(
+            """
+            WITH line AS (
+                SELECT %(key)s AS key_id,
+                       so.company_id,
+                       so.currency_id,
+                       sol.id,
+                       sol.is_downpayment,
+                       sol.product_uom,
+                       CASE WHEN sol.product_uom_qty >= 0
+                            THEN GREATEST(sol.product_uom_qty, COALESCE(sol.qty_delivered, 0))
+                            ELSE LEAST(sol.product_uom_qty, COALESCE(sol.qty_delivered, 0))
+                       END AS committed_qty,
+                       CASE WHEN sol.product_uom_qty <> 0
+                            THEN sol.price_total / sol.product_uom_qty
+                            ELSE sol.price_unit * (1 - COALESCE(sol.discount, 0) / 100.0)
+                       END AS unit_price
+                  FROM sale_order so
+                  JOIN res_partner customer ON customer.id = so.partner_invoice_id
+                  JOIN sale_order_line sol ON sol.order_id = so.id
+                 WHERE %(condition)s
+                   AND so.state = 'sale'
+                   AND sol.display_type IS NULL
+                   AND so.id NOT IN %(excluded)s
+                   %(only_orders)s
+            ),
+            invoiced AS (
+                SELECT rel.order_line_id,
+                       SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
+                           * aml.quantity
+                           * COALESCE(line_uom.factor / NULLIF(aml_uom.factor, 0), 1)) AS qty,
+                       SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
+                           * aml.price_total) AS amount
+                  FROM sale_order_line_invoice_rel rel
+                  JOIN line ON line.id = rel.order_line_id
+                  JOIN account_move_line aml ON aml.id = rel.invoice_line_id
+                  JOIN account_move move ON move.id = aml.move_id
+             LEFT JOIN uom_uom aml_uom ON aml_uom.id = aml.product_uom_id
+             LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom
+                 WHERE move.state = 'posted'
+                   AND move.move_type IN ('out_invoice', 'out_refund')
+              GROUP BY rel.order_line_id
             )
+            SELECT line.key_id,
+                   line.company_id,
+                   line.currency_id,
+                   SUM(CASE
+                       WHEN line.is_downpayment THEN -COALESCE(invoiced.amount, 0)
+                       WHEN line.committed_qty >= 0
+                       THEN GREATEST(line.committed_qty - COALESCE(invoiced.qty, 0), 0) * line.unit_price
+                       ELSE LEAST(line.committed_qty - COALESCE(invoiced.qty, 0), 0) * line.unit_price
+                   END) AS amount
+              FROM line
+         LEFT JOIN invoiced ON invoiced.order_line_id = line.id
+          GROUP BY line.key_id, line.company_id, line.currency_id
+            """,
+            key=key,
+            condition=condition,
+            excluded=tuple(exclude_order_ids) or (0,),
+            only_orders=only_orders,
         )
-        result = defaultdict(dict)
-        for key_id, currency_id, amount in rows:
-            result[key_id][currency_id] = amount or 0.0
-        return result
 
     @api.model
     def _query_draft_invoices(self, partner_ids, company, check_date=None, exclude_order_ids=()):
@@ -1632,4 +1641,80 @@ class CreditProfile(models.Model):
         result = defaultdict(dict)
         for partner_id, currency_id, amount in rows:
             result[partner_id][currency_id] = amount or 0.0
+        return result
+
+    # ------------------------------------------------------------
+    # REPORTS
+    # ------------------------------------------------------------
+
+    def action_print_credit_report(self):
+        """The customer credit report (PDF) of these profiles."""
+        self.check_access("read")
+        return self.env.ref("sale_credit_control.credit_profile_report").report_action(self)
+
+    def _credit_aging(self, report_date=None):
+        """The aging of each profile's open receivables on ``report_date`` (default today), in the
+        buckets of its company (``res.company.credit_aging_edges``).
+
+        The open items are those of the receivables figure (:meth:`_query_receivables`: posted,
+        unreconciled lines of receivable accounts of the commercial partner in the company),
+        credit notes and unapplied payments included, each in the bucket of its due date (not
+        due without one). One grouped query per company sums them per bucket and currency; the
+        sums are converted to the company currency at ``report_date``, so the buckets add up to
+        the open receivables. Returns ``{profile id: credit_policy.aging.Aging}``.
+        """
+        report_date = report_date or fields.Date.context_today(self)
+        result = {}
+        for company, profiles in self.grouped("company_id").items():
+            edges = company._credit_aging_edges()
+            partner_ids = tuple(profiles.partner_id.ids) or (0,)
+            sums = self._query_aging(partner_ids, company, report_date, edges)
+            convert = self._converter(company, report_date)
+            for profile in profiles:
+                buckets = sums.get(profile.partner_id.id, {})
+                result[profile.id] = aging_from_sums(
+                    {index: convert(amounts) for index, amounts in buckets.items()}, edges
+                )
+        return result
+
+    @api.model
+    def _query_aging(self, partner_ids, company, report_date, edges):
+        """``{partner_id: {bucket index: {currency_id: residual}}}`` of the commercial partners'
+        open receivable items in ``company`` on ``report_date``; the bucket index is
+        ``credit_policy.aging.bucket_index`` of the days past due, computed by the database."""
+        self.env["account.move.line"].flush_model(
+            ["partner_id", "company_id", "account_id", "parent_state", "reconciled",
+             "amount_residual_currency", "currency_id", "date_maturity"]
+        )
+        self.env["account.account"].flush_model(["account_type"])
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT partner.commercial_partner_id,
+                       CASE WHEN aml.date_maturity IS NULL OR aml.date_maturity >= %(date)s THEN 0
+                            ELSE 1 + width_bucket(%(date)s - aml.date_maturity, %(thresholds)s::int[])
+                       END AS bucket,
+                       aml.currency_id,
+                       SUM(aml.amount_residual_currency)
+                  FROM account_move_line aml
+                  JOIN res_partner partner ON partner.id = aml.partner_id
+                  JOIN account_account account ON account.id = aml.account_id
+                 WHERE partner.commercial_partner_id IN %(partners)s
+                   AND aml.company_id = %(company)s
+                   AND account.account_type = 'asset_receivable'
+                   AND aml.parent_state = 'posted'
+                   AND aml.reconciled IS NOT TRUE
+                   AND aml.amount_residual_currency <> 0
+              GROUP BY 1, 2, 3
+                """,
+                date=report_date,
+                thresholds=first_days(edges),
+                partners=partner_ids,
+                company=company.id,
+            )
+        )
+        result = defaultdict(lambda: defaultdict(dict))
+        for partner_id, bucket, currency_id, residual in rows:
+            result[partner_id][bucket][currency_id] = residual or 0.0
         return result

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import float_compare, formatLang
 
+from ..credit_policy.aging import DEFAULT_EDGES, format_edges, parse_edges
 from ..credit_policy.decision import CreditPolicy
 
 RULE_ACTIONS = [
@@ -154,6 +155,13 @@ class ResCompany(models.Model):
         help="Limit requests above this amount (company currency) need a second approval by a credit "
         "director, whatever the grade recommends. 0: no threshold.",
     )
+    credit_aging_edges = fields.Char(
+        string="Aging Buckets (days)",
+        default=format_edges(DEFAULT_EDGES),
+        help="The last day past due of each aging bucket of the credit report, separated by commas: "
+        "30,60,90,120 gives not due, 1-30, 31-60, 61-90, 91-120 and over 120 days past due. "
+        "Empty: 30,60,90,120.",
+    )
 
     _sql_constraints = [
         (
@@ -227,9 +235,33 @@ class ResCompany(models.Model):
                     )
                 )
 
+    @api.constrains("credit_aging_edges")
+    def _check_credit_aging_edges(self):
+        label = self._fields["credit_aging_edges"].get_description(self.env)["string"]
+        for company in self:
+            try:
+                parse_edges(company.credit_aging_edges)
+            except ValueError as error:
+                raise ValidationError(
+                    _(
+                        "%(field)s of %(company)s must be whole numbers of days past due, each larger "
+                        "than the one before, separated by commas (e.g. 30,60,90,120), not "
+                        "\"%(value)s\": %(error)s.",
+                        field=label,
+                        company=company.name,
+                        value=company.credit_aging_edges,
+                        error=error,
+                    )
+                ) from error
+
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
+
+    def _credit_aging_edges(self):
+        """The company's aging bucket edges as a tuple of days (see ``credit_policy.aging``)."""
+        self.ensure_one()
+        return parse_edges(self.credit_aging_edges)
 
     def _credit_format_percent(self, value):
         return formatLang(self.env, value, digits=2)

@@ -54,6 +54,7 @@ class ResConfigSettings(models.TransientModel):
     credit_limit_second_approval_threshold = fields.Monetary(
         related="company_id.credit_limit_second_approval_threshold", readonly=False
     )
+    credit_aging_edges = fields.Char(related="company_id.credit_aging_edges", readonly=False)
 
     @api.depends("company_id")
     def _compute_credit_tolerances(self):

@@ -367,3 +367,20 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         return action
 
+    def action_print_credit_report(self):
+        """The credit report (PDF) of the commercial partner's profile in the current company."""
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        profile = self.env["credit.profile"].search(
+            [("partner_id", "=", commercial.id), ("company_id", "=", self.env.company.id)], limit=1
+        )
+        if not profile:
+            raise UserError(
+                _(
+                    "%(partner)s has no credit profile in %(company)s yet: "
+                    "there is no credit report to print.",
+                    partner=commercial.display_name,
+                    company=self.env.company.name,
+                )
+            )
+        return profile.action_print_credit_report()

@@ -26,3 +26,7 @@ from . import test_country_risk
 from . import test_rating_terms
 from . import test_repayment_plan
 from . import test_foreign_limit
+from . import test_credit_report
+from . import test_exposure_report
+from . import test_effectiveness_review
+from . import test_portfolio_export

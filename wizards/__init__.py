@@ -2,3 +2,5 @@ from . import credit_approval_request
 from . import credit_hold
 from . import credit_limit_request_reject
 from . import credit_rating_run
+from . import credit_portfolio_export
+from . import credit_effectiveness_review
