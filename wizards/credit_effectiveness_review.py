@@ -93,6 +93,15 @@ class CreditEffectivenessReview(models.TransientModel):
     # COMPUTE
     # ------------------------------------------------------------
 
+    @api.depends("date_from", "date_to")
+    def _compute_display_name(self):
+        for review in self:
+            review.display_name = self.env._(
+                "Policy Effectiveness %(start)s - %(end)s",
+                start=format_date(self.env, review.date_from),
+                end=format_date(self.env, review.date_to),
+            )
+
     @api.depends("result")
     def _compute_result_html(self):
         for review in self:

@@ -253,6 +253,7 @@ class CreditPortfolioExport(models.TransientModel):
             Column(_("Next Review"), "date"),
         ]
         sheet = self._add_sheet(workbook, styles, _("Exposure"), columns)
+        write_row = self._row_writer(sheet, styles, columns)
         rows = self._query_profile_rows(profiles)
         limit_rates = self._limit_rates(rows)
         partners = self.env["res.partner"].browse([row[0] for row in rows])
@@ -298,7 +299,7 @@ class CreditPortfolioExport(models.TransientModel):
                 row.review_date,
             ]
             customers.append((row.partner_id, row.name, row.vat))
-            self._write_row(sheet, styles, columns, len(customers), values)
+            write_row(len(customers), values)
             grade = by_grade[row.grade or ""]
             grade[0] += 1
             grade[1] += total
@@ -317,7 +318,7 @@ class CreditPortfolioExport(models.TransientModel):
         sums = self.env["credit.profile"]._query_aging(
             tuple(partner_id for partner_id, _name, _vat in customers) or (0,), company, as_of, edges
         )
-        convert = self.env["credit.profile"]._converter(company, as_of)
+        convert = self._amount_converter()
         report = self.env["report.sale_credit_control.report_credit_profile"]
         buckets = aging_from_sums({}, edges).buckets
         money = company.currency_id.name
@@ -329,12 +330,16 @@ class CreditPortfolioExport(models.TransientModel):
             Column(_("Overdue (%(currency)s)", currency=money), "money", total="sum"),
         ]
         sheet = self._add_sheet(workbook, styles, _("Aging"), columns)
+        write_row = self._row_writer(sheet, styles, columns)
+        # ``aging_from_sums`` per customer, unrolled: the buckets are the database's indexes (0 for
+        # not due), the total sums every bucket and the overdue amount all but the first, in order.
+        empty = {}
+        count = len(buckets)
         for row, (partner_id, name, vat) in enumerate(customers, start=1):
-            aging = aging_from_sums(
-                {index: convert(amounts) for index, amounts in sums.get(partner_id, {}).items()}, edges
-            )
-            amounts = [bucket.amount for bucket in aging.buckets]
-            self._write_row(sheet, styles, columns, row, [name, vat, *amounts, aging.total, aging.overdue])
+            amounts = [0.0] * count
+            for index, by_currency in sums.get(partner_id, empty).items():
+                amounts[index] += convert(by_currency)
+            write_row(row, [name, vat, *amounts, sum(amounts), sum(amounts[1:])])
         self._finish_sheet(sheet, styles, columns, len(customers))
 
     def _write_approvals_sheet(self, workbook, styles, partner_ids):
@@ -582,6 +587,52 @@ class CreditPortfolioExport(models.TransientModel):
             sheet.write_string(0, index, column.header, styles["header"])
         sheet.freeze_panes(1, 0)
         return sheet
+
+    def _amount_converter(self):
+        """``credit.profile._converter`` of the company on the date, with the same sums, but
+        adding amounts in the company currency without a ``res.currency`` per call (it runs for
+        every bucket of every customer); other currencies go through the profile's converter."""
+        company = self.company_id
+        company_currency_id = company.currency_id.id
+        convert_other = self.env["credit.profile"]._converter(company, self.date)
+
+        def convert(amounts_by_currency):
+            total = 0.0
+            for currency_id, amount in amounts_by_currency.items():
+                if not amount:
+                    continue
+                if currency_id == company_currency_id:
+                    total += amount
+                else:
+                    total += convert_other({currency_id: amount})
+            return total
+
+        return convert
+
+    @api.model
+    def _row_writer(self, sheet, styles, columns):
+        """``write(row, values)``: ``_write_row`` for a sheet's columns, with each column's
+        xlsxwriter method and format looked up once per sheet instead of once per cell."""
+        plan = []
+        for index, column in enumerate(columns):
+            kind = column.kind
+            if kind in ("date", "datetime"):
+                plan.append((index, sheet.write_datetime, styles[kind], False))
+            elif kind == "text":
+                plan.append((index, sheet.write_string, None, True))
+            else:
+                plan.append((index, sheet.write_number, styles[kind], False))
+
+        def write(row, values):
+            for (index, method, style, text), value in zip(plan, values, strict=True):
+                if value is None or value is False or value == "":
+                    continue
+                if text:
+                    method(row, index, str(value))
+                else:
+                    method(row, index, value, style)
+
+        return write
 
     @api.model
     def _write_row(self, sheet, styles, columns, row, values):
