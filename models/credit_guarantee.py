@@ -332,22 +332,6 @@ class CreditGuarantee(models.Model):
             "secured": formatLang(self.env, self.secured_amount, currency_obj=self.currency_id),
         }
 
-    def _reevaluate_held_orders(self):
-        for company, guarantees in self.grouped("company_id").items():
-            self.env["sale.order"]._credit_reevaluate_partners(guarantees.partner_id, company)
-
-    def _check_state(self, *states):
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        for guarantee in self:
-            if guarantee.state not in states:
-                raise UserError(
-                    _(
-                        "%(guarantee)s is %(state)s: this action is not possible.",
-                        guarantee=guarantee.display_name,
-                        state=labels[guarantee.state],
-                    )
-                )
-
     def _check_credit_manager(self):
         if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
             raise AccessError(_("Only credit managers can activate, release or call guarantees."))

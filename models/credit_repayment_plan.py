@@ -57,7 +57,7 @@ class CreditRepaymentPlan(models.Model):
     """
 
     _name = "credit.repayment.plan"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "credit.validity.mixin"]
     _description = "Repayment Plan"
     _order = "date_start desc, id desc"
     _check_company_auto = True
@@ -189,17 +189,7 @@ class CreditRepaymentPlan(models.Model):
 
     @api.constrains("partner_id")
     def _check_commercial_partner(self):
-        for plan in self:
-            commercial = plan.partner_id.commercial_partner_id
-            if plan.partner_id != commercial:
-                raise ValidationError(
-                    _(
-                        "Customer: a repayment plan is agreed with the company, not a contact or address: "
-                        "use %(commercial)s instead of %(partner)s.",
-                        commercial=commercial.display_name,
-                        partner=plan.partner_id.display_name,
-                    )
-                )
+        self._credit_check_commercial_partner()
 
     @api.constrains("invoice_ids", "partner_id", "company_id")
     def _check_invoices(self):
@@ -634,22 +624,6 @@ class CreditRepaymentPlan(models.Model):
                         )
                     )
                     alert.sudo().hold_applied = True
-
-    def _reevaluate_held_orders(self):
-        for company, plans in self.grouped("company_id").items():
-            self.env["sale.order"]._credit_reevaluate_partners(plans.partner_id, company)
-
-    def _check_state(self, *states):
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        for plan in self:
-            if plan.state not in states:
-                raise UserError(
-                    _(
-                        "%(plan)s is %(state)s: this action is not possible.",
-                        plan=plan.display_name,
-                        state=labels[plan.state],
-                    )
-                )
 
     def _check_credit_manager(self):
         if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):

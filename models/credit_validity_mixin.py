@@ -1,5 +1,5 @@
 from odoo import _, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date, formatLang
 
 
@@ -8,7 +8,8 @@ class CreditValidityMixin(models.AbstractModel):
     covers): a validity period, a coverage share, a positive amount, a commercial partner.
 
     Each model keeps its own ``@api.constrains`` (Odoo triggers them by field) and calls these
-    with its own field names, so the messages name the field the user has to correct.
+    with its own field names, so the messages name the field the user has to correct. Models with
+    a ``state``, a customer ``partner_id`` and a ``company_id`` also share the workflow helpers.
     """
 
     _name = "credit.validity.mixin"
@@ -68,3 +69,21 @@ class CreditValidityMixin(models.AbstractModel):
                         partner=partner.display_name,
                     )
                 )
+
+    def _check_state(self, *states):
+        """Refuse an action on records that are not in one of ``states``."""
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        for record in self:
+            if record.state not in states:
+                raise UserError(
+                    _(
+                        "%(record)s is %(state)s: this action is not possible.",
+                        record=record.display_name,
+                        state=labels[record.state],
+                    )
+                )
+
+    def _reevaluate_held_orders(self):
+        """The customers' held quotations may pass (or stop) now: re-check them, per company."""
+        for company, records in self.grouped("company_id").items():
+            self.env["sale.order"]._credit_reevaluate_partners(records.partner_id, company)

@@ -48,15 +48,6 @@ class TestGuarantee(CreditControlCommon):
         guarantee.action_activate()
         return guarantee
 
-    def try_confirm(self, order):
-        """``None`` when confirmed, else the refusal's message (not assertRaises: its savepoint
-        would roll back the blocked status, recorded in a transaction of its own)."""
-        try:
-            self.confirm_as(order, self.salesman)
-        except UserError as error:
-            return str(error)
-        return None
-
     def at(self, day):
         return freeze_time(datetime.combine(day, time(12, 0)))
 

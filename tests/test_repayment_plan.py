@@ -54,15 +54,6 @@ class TestRepaymentPlan(CreditControlCommon):
         plan.with_user(self.credit_manager).action_confirm()
         return plan
 
-    def try_confirm_order(self, order):
-        """``None`` when confirmed, else the refusal's message (not assertRaises: its savepoint
-        would roll back the blocked status, recorded in a transaction of its own)."""
-        try:
-            self.confirm_as(order, self.salesman)
-        except UserError as error:
-            return str(error)
-        return None
-
     def at(self, day):
         return freeze_time(datetime.combine(day, time(12, 0)))
 
@@ -143,13 +134,13 @@ class TestRepaymentPlan(CreditControlCommon):
     def test_plan_on_track_lets_an_overdue_customer_order_pass(self):
         covered = self.create_invoice(self.customer, 500.0, days_ago=40)
         order = self.create_order(self.customer, 100.0, user=self.salesman)
-        message = self.try_confirm_order(order)
+        message = self.try_confirm(order)
         self.assertIn("Overdue receivables: $\xa0500.00, the oldest 40 days past due", message)
 
         self.confirmed_plan(covered, [(10, 250.0), (40, 250.0)])
         # The debt is still owed: the exposure is unchanged; only the overdue figures leave it out.
         self.assertEqual(self.overdue_figures(), (500.0, 0.0, 0))
-        self.assertIsNone(self.try_confirm_order(order))
+        self.assertIsNone(self.try_confirm(order))
         self.assertEqual(order.state, "sale")
 
         # Debt the plan does not cover still counts.
@@ -157,7 +148,7 @@ class TestRepaymentPlan(CreditControlCommon):
         self.assertEqual(self.overdue_figures(), (700.0, 200.0, 35))
         blocked = self.create_order(self.customer, 50.0, user=self.salesman)
         self.assertIn(
-            "Overdue receivables: $\xa0200.00, the oldest 35 days past due", self.try_confirm_order(blocked)
+            "Overdue receivables: $\xa0200.00, the oldest 35 days past due", self.try_confirm(blocked)
         )
 
     def test_setting_off_keeps_the_overdue_rule(self):
@@ -166,7 +157,7 @@ class TestRepaymentPlan(CreditControlCommon):
         self.company.credit_repayment_excludes_overdue = False
         self.assertEqual(self.overdue_figures(), (500.0, 500.0, 40))
         order = self.create_order(self.customer, 100.0, user=self.salesman)
-        self.assertIn("Overdue receivables: $\xa0500.00", self.try_confirm_order(order))
+        self.assertIn("Overdue receivables: $\xa0500.00", self.try_confirm(order))
 
     def test_draft_and_cancelled_plans_do_not_lift_the_rule(self):
         covered = self.create_invoice(self.customer, 500.0, days_ago=40)
@@ -253,13 +244,13 @@ class TestRepaymentPlan(CreditControlCommon):
             self.assertEqual(plan.state, "late")
             self.assertEqual(plan.grace_end_date, due + timedelta(days=5))
             order = self.create_order(self.customer, 100.0, user=self.salesman)
-            self.assertIsNone(self.try_confirm_order(order))
+            self.assertIsNone(self.try_confirm(order))
         self.assertFalse(profile.on_hold)
 
         # The day after: the overdue rule applies by the date alone, before any cron ran.
         with self.at(due + timedelta(days=6)):
             order = self.create_order(self.customer, 100.0, user=self.salesman)
-            self.assertIn("Overdue receivables: $\xa0500.00", self.try_confirm_order(order))
+            self.assertIn("Overdue receivables: $\xa0500.00", self.try_confirm(order))
             Plan._cron_update_plans()
             self.assertEqual(plan.state, "broken")
             alert = self.env["credit.alert"].search(
@@ -273,7 +264,7 @@ class TestRepaymentPlan(CreditControlCommon):
             self.assertTrue(profile.hold_user_id and profile.hold_date)
             self.assertIn("Repayment plan broken", profile.hold_reason)
             self.assertIn(alert.name, profile.hold_reason)
-            message = self.try_confirm_order(self.create_order(self.customer, 10.0, user=self.salesman))
+            message = self.try_confirm(self.create_order(self.customer, 10.0, user=self.salesman))
             self.assertIn("is on credit hold: Repayment plan broken", message)
             # Once broken, always broken: no second alert.
             Plan._cron_update_plans()
