@@ -55,6 +55,7 @@
         "views/credit_group_views.xml",
         "views/credit_country_risk_views.xml",
         "views/credit_exposure_report_views.xml",
+        "views/credit_overdue_trend_views.xml",
         "wizards/credit_portfolio_export_views.xml",
         "wizards/credit_effectiveness_review_views.xml",
         "views/credit_control_menus.xml",

@@ -32,3 +32,5 @@ from . import credit_group
 from . import credit_repayment_plan
 from . import credit_repayment_instalment
 from . import credit_exposure_report
+from . import credit_overdue_trend
+from . import ir_actions_report

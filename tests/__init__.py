@@ -30,3 +30,4 @@ from . import test_credit_report
 from . import test_exposure_report
 from . import test_effectiveness_review
 from . import test_portfolio_export
+from . import test_overdue_trend

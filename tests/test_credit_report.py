@@ -261,6 +261,19 @@ class TestCreditReport(CreditControlCommon):
         self.assertTrue(decision.startswith(b"%PDF"))
         self.assertGreaterEqual(len(PdfReader(io.BytesIO(decision)).pages), 1)
 
+    def test_report_pdf_of_several_profiles(self):
+        """Printing several customers at once gives one PDF holding each customer's pages,
+        also with Debian's wkhtmltopdf, which cannot render several pages in one run."""
+        if self.env["ir.actions.report"].get_wkhtmltopdf_state() != "ok":
+            self.skipTest("wkhtmltopdf is not installed: the PDF step needs it (Debian package wkhtmltopdf)")
+        other = self.env["res.partner"].create({"name": "Second Report Customer"})
+        other_profile = self.env["credit.profile"]._get_or_create(other, self.company)
+        single_pages = len(PdfReader(io.BytesIO(self._render_pdf(PROFILE_REPORT, self.profile)[0])).pages)
+        other_pages = len(PdfReader(io.BytesIO(self._render_pdf(PROFILE_REPORT, other_profile)[0])).pages)
+        pdf, report_type = self._render_pdf(PROFILE_REPORT, self.profile | other_profile)
+        self.assertEqual(report_type, "pdf")
+        self.assertEqual(len(PdfReader(io.BytesIO(pdf)).pages), single_pages + other_pages)
+
     def _render_pdf(self, report, records):
         return (
             self.env["ir.actions.report"]
