@@ -10,3 +10,7 @@ def uninstall_hook(env):
     """Drop the indexes ``credit.profile.init()`` put on other modules' tables."""
     for index in EXPOSURE_INDEXES:
         env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
+    # The decision log refuses deletions through the ORM and keeps the customers and users it
+    # names (ondelete restrict): empty it before Odoo removes the add-on's demo customers and
+    # users (its table is dropped with the add-on anyway).
+    env.cr.execute(SQL("DELETE FROM credit_decision_log"))

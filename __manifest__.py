@@ -46,6 +46,8 @@
         "views/credit_alert_views.xml",
         "views/credit_warning_rule_views.xml",
         "views/credit_limit_history_views.xml",
+        "views/credit_decision_log_views.xml",
+        "data/credit_decision_log_cron.xml",
         "views/credit_approval_views.xml",
         "views/credit_check_views.xml",
         "views/res_partner_views.xml",

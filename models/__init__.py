@@ -25,6 +25,7 @@ from . import sale_order_line
 from . import account_partial_reconcile
 from . import credit_warning_rule
 from . import credit_alert
+from . import credit_decision_log
 from . import payment_transaction
 from . import account_payment_term
 from . import crm_team

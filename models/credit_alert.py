@@ -12,6 +12,8 @@ OPEN_STATES = ("new", "acknowledged")
 ORDER_AMENDED = "order_amended"
 # Raised by a repayment plan that breaks (an instalment unpaid beyond the grace days), not by a rule.
 REPAYMENT_BROKEN = "repayment_broken"
+# Raised by the daily verification of the credit decision log (credit.decision.log), not by a rule.
+DECISION_LOG_BROKEN = "decision_log_broken"
 ACTIVITY_TYPE = "sale_credit_control.mail_activity_type_credit_alert"
 
 
@@ -39,7 +41,12 @@ class CreditAlert(models.Model):
         check_company=True,
     )
     alert_type = fields.Selection(
-        RULE_TYPES + [(ORDER_AMENDED, "Order Amended by Odoo"), (REPAYMENT_BROKEN, "Repayment Plan Broken")],
+        RULE_TYPES
+        + [
+            (ORDER_AMENDED, "Order Amended by Odoo"),
+            (REPAYMENT_BROKEN, "Repayment Plan Broken"),
+            (DECISION_LOG_BROKEN, "Decision Log Broken"),
+        ],
         string="Signal",
         required=True,
         readonly=True,

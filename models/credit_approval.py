@@ -251,7 +251,10 @@ class CreditApproval(models.Model):
                 self._check_can_decide()
                 if any(approval.state != "pending" for approval in self):
                     raise UserError(_("Only pending approvals can be changed."))
-        return super().write(vals)
+        result = super().write(vals)
+        if vals.get("state") in ("approved", "rejected"):
+            self.env["credit.decision.log"]._log_approvals(self)
+        return result
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_decided(self):

@@ -46,6 +46,14 @@ class CreditCheck(models.Model):
     exposure_after = fields.Monetary(readonly=True)
     order_amount = fields.Monetary(readonly=True, help="Amount of the order adding to the exposure.")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        checks = super().create(vals_list)
+        if not self.env.context.get("credit_decision_log_later"):
+            # Blocked and overridden checks go to the decision log (passing ones are not recorded at all).
+            self.env["credit.decision.log"]._log_checks(checks)
+        return checks
+
     @api.model
     def _prepare_vals(self, order, result, facts, reasons_text):
         return {
@@ -83,7 +91,8 @@ class CreditCheck(models.Model):
                 if not env["sale.order"].search_count([("id", "=", order.id)]):
                     return
                 if not env["credit.check"]._is_retry_of(vals):
-                    env["credit.check"].create(vals)
+                    check = env["credit.check"].with_context(credit_decision_log_later=True).create(vals)
+                    env["credit.decision.log"]._log_checks_outlasting(check, self.env.cr)
                 self._mark_order_blocked(cr, order.id, reasons_text, order_state)
         except Exception:  # noqa: BLE001 - the refusal must reach the user whatever happens here
             _logger.warning("The blocked credit check of %s could not be recorded.", order.name, exc_info=True)

@@ -72,6 +72,13 @@ class CreditLimitHistory(models.Model):
             profiles = row.partner_id.credit_profile_ids.filtered(lambda p: p.company_id == row.company_id)
             row.profile_id = profiles[:1]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        rows = super().create(vals_list)
+        # Limit changes and holds go to the decision log.
+        self.env["credit.decision.log"]._log_setting_changes(rows)
+        return rows
+
     @api.model
     def _record(self, profile, field_name, old_value, new_value, reason, limit_vals=None):
         """Append one change to the history of ``profile``.

@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_date, formatLang
 
@@ -94,6 +94,13 @@ class CreditRating(models.Model):
                 risk_class=self.country_risk_class,
             )
         return table
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        ratings = super().create(vals_list)
+        # The engine inserts its ratings in bulk and logs them itself; these are the others.
+        self.env["credit.decision.log"]._log_rating_records(ratings)
+        return ratings
 
     def write(self, vals):
         if not self.env.su:

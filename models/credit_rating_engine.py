@@ -157,6 +157,12 @@ class CreditRatingEngine(models.AbstractModel):
                 inserted += len(batch)
                 if len(batches) > 1:
                     self.env.invalidate_all()  # let the memory of the batch go
+        logged = context.pop("decision_log", [])
+        self.env["credit.decision.log"]._log_ratings(
+            company,
+            [vals for vals_list, _ids in logged for vals in vals_list],
+            [rating_id for _vals, ids in logged for rating_id in ids],
+        )
         return self.env["credit.rating"].browse(rating_ids)
 
     @api.model
@@ -322,6 +328,8 @@ class CreditRatingEngine(models.AbstractModel):
             )
             reviews.append(review_dates[grade.review_months])
         rating_ids = self._insert_ratings(vals_list)
+        # Logged once for the whole run (one INSERT), so the company's log is locked only at its end.
+        context.setdefault("decision_log", []).append((vals_list, rating_ids))
         missing = [partner_id for partner_id in partner_ids if partner_id not in profiles]
         if missing:
             created = self._create_profiles(missing, company)

@@ -30,4 +30,5 @@ from . import test_credit_report
 from . import test_exposure_report
 from . import test_effectiveness_review
 from . import test_portfolio_export
+from . import test_decision_log
 from . import test_overdue_trend

@@ -19,7 +19,7 @@ from odoo.exceptions import UserError
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from .common import CREDIT_POLICY
 
@@ -98,6 +98,15 @@ class TestConcurrentConfirmation(BaseCase):
             env["credit.approval"].search([("partner_id", "in", customers.ids)]).unlink()
             orders.unlink()
             env["credit.limit.history"].search([("partner_id", "in", customers.ids)]).unlink()
+            # The decision log refuses deletions through the ORM; the attempts' entries are the
+            # tail of the company's chain (nothing else is committed meanwhile), so it stays whole.
+            cr.execute(
+                SQL(
+                    "DELETE FROM credit_decision_log WHERE partner_id IN %s OR user_id IN %s",
+                    tuple(customers.ids) or (0,),
+                    tuple(cls.created.get("res.users", ())) or (0,),
+                )
+            )
             env["credit.profile"].search([("partner_id", "in", customers.ids)]).unlink()
             env["res.users"].browse(cls.created.get("res.users", ())).exists().unlink()
             customers.exists().unlink()
