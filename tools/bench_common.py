@@ -8,17 +8,23 @@ ADDON_NAME = "sale_credit_control"
 ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def odoo_addons_path(tmpdir):
-    """Odoo's own add-ons plus a folder holding a link named after the add-on."""
+def odoo_addons_path(tmpdir=None, extra=()):
+    """Odoo's own add-ons, plus (with ``tmpdir``) a folder holding a link named after the
+    add-on, plus the folders of ``extra``."""
     import odoo
 
-    link = os.path.join(tmpdir, ADDON_NAME)
-    os.symlink(ADDON_DIR, link)
+    paths = []
+    if tmpdir:
+        link = os.path.join(tmpdir, ADDON_NAME)
+        if not os.path.islink(link):
+            os.symlink(ADDON_DIR, link)
+        paths.append(tmpdir)
+    paths.extend(extra)
     odoo_dir = os.path.dirname(os.path.abspath(odoo.__file__))
-    paths = [tmpdir, os.path.join(odoo_dir, "addons")]
-    extra = os.path.normpath(os.path.join(odoo_dir, "..", "addons"))
-    if os.path.isdir(extra):
-        paths.append(extra)
+    paths.append(os.path.join(odoo_dir, "addons"))
+    root_addons = os.path.normpath(os.path.join(odoo_dir, "..", "addons"))
+    if os.path.isdir(root_addons):
+        paths.append(root_addons)
     return ",".join(paths)
 
 
@@ -36,8 +42,11 @@ def drop_database(dbname):
 
 
 def columns(cr, table, without=()):
+    """The columns of ``table`` in the current schema (not a same-named table of another
+    schema), in their order, less ``without``."""
     cr.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
         (table,),
     )
     return [name for (name,) in cr.fetchall() if name not in without]
@@ -45,15 +54,23 @@ def columns(cr, table, without=()):
 
 def copy_rows(cr, table, template_id, count, overrides):
     """``count`` copies of row ``template_id`` of ``table``; ``overrides``: column -> SQL
-    expression over the template row ``t`` and the copy number ``g``. Returns the new ids."""
+    expression over the template row ``t`` and the copy number ``g`` (a trusted literal of
+    the calling script, or an ``odoo.tools.SQL``). Identifiers are quoted. Returns the new
+    ids, in the order of ``g``."""
     from odoo.tools import SQL
 
     cols = columns(cr, table, {"id", *overrides})
     target = SQL(", ").join(SQL.identifier(c) for c in [*cols, *overrides])
-    source = SQL(", ").join([*(SQL.identifier("t", c) for c in cols), *(SQL(e) for e in overrides.values())])
+    source = SQL(", ").join(
+        [
+            *(SQL.identifier("t", c) for c in cols),
+            *(e if isinstance(e, SQL) else SQL(e) for e in overrides.values()),
+        ]
+    )
     cr.execute(
         SQL(
-            "INSERT INTO %s (%s) SELECT %s FROM %s t, generate_series(1, %s) g WHERE t.id = %s RETURNING id",
+            "INSERT INTO %s (%s) SELECT %s FROM %s t, generate_series(1, %s) g WHERE t.id = %s ORDER BY g"
+            " RETURNING id",
             SQL.identifier(table),
             target,
             source,
@@ -62,21 +79,29 @@ def copy_rows(cr, table, template_id, count, overrides):
             template_id,
         )
     )
-    return [row[0] for row in cr.fetchall()]
+    return sorted(row[0] for row in cr.fetchall())
 
 
 def start_odoo_config(dbname, addons_path, install):
     """Configure Odoo for a script run on ``dbname`` (no demo data, no crons, warnings only);
-    with ``install`` the add-on is installed when the registry loads."""
+    with ``install`` the add-on (or, when it is a list, those modules) is installed when the
+    registry loads."""
     import logging
 
     import odoo
     from odoo.tools import config
 
-    args = [f"--addons-path={addons_path}", "-d", dbname, "--without-demo=all", "--log-level=warn",
-            "--max-cron-threads=0"]
+    args = [
+        f"--addons-path={addons_path}",
+        "-d",
+        dbname,
+        "--without-demo=all",
+        "--log-level=warn",
+        "--max-cron-threads=0",
+    ]
     if install:
-        args += ["-i", ADDON_NAME]
+        modules = [ADDON_NAME] if install is True else list(install)
+        args += ["-i", ",".join(modules)]
     config.parse_config(args)
     odoo.netsvc.init_logger()
     logging.getLogger("odoo").setLevel(logging.WARNING)
