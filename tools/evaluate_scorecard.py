@@ -32,6 +32,25 @@ them late). Earlier dates leave customers with thin or no history; later ones le
 outcomes. ``--dates`` repeats the AUC comparison for other dates to show it is not a
 fluke of one date.
 
+It also compares, per invoice, three rankings on a time split inside 2012 (``--split``,
+default 2012-07-01): the invoices issued before that date train a late-payment model
+(``credit_policy.payment_model``: L2-regularised logistic regression on the customer's
+payment features), the invoices issued on or after it validate it. Every invoice is
+described AS OF its own invoice date (only payments made before that day count), and
+scored by:
+
+- the customer's own past late share (amount-weighted, and by invoice count);
+- the default scorecard, rating the customer as of the day before the invoice (the rating
+  engine counts payments up to and including its date, so this is the same information);
+- the fitted model.
+
+It reports the AUC for "paid late" and for "paid more than N days late" (``--late-beyond``),
+the Brier score where the ranking is a probability, the model's calibration by decile and
+its coefficients. Training uses only the invoices whose outcome was known by the split
+date (paid before it, or still unpaid after their due date); the others would leak
+outcomes of the validation period. ``--no-odoo`` runs this comparison alone, in seconds,
+without the scorecard (no database needed).
+
 Without ``-d`` a throwaway database is created (add-on installed without demo data)
 and dropped at the end (unless ``--keep-db``). The CSV is read from where it is; it is
 never copied into the add-on.
@@ -43,13 +62,21 @@ import os
 import sys
 import time
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TOOLS_DIR)
+sys.path.insert(1, os.path.dirname(TOOLS_DIR))  # the pure-Python core, importable without Odoo
 
 from benchmark_rating import ADDON_NAME, drop_database, start_odoo  # noqa: E402
 
+from credit_policy import payment_model  # noqa: E402
+from credit_policy.evaluation import auc  # noqa: E402
+
 DEFAULT_AS_OF = "2012-07-01"
+DEFAULT_SPLIT = "2012-07-01"
+DEFAULT_PENALTY = 1.0
+DEFAULT_LATE_BEYOND = 10
 DEFAULT_DATES = "2012-05-01,2012-06-01,2012-07-01,2012-08-01,2012-09-01,2012-10-01"
 
 
@@ -268,6 +295,266 @@ def print_result(result):
         print(f"  {grade:<5} | {customers:>9} | {count:>14} | {late:>9} | {shown:>10}")
 
 
+# ------------------------------------------------------------
+# Per-invoice comparison on a time split: past late share, scorecard, fitted model
+# ------------------------------------------------------------
+
+
+def invoice_features(invoices):
+    """``{invoice number: (Invoice, features as of its invoice date)}``, from the CSV alone.
+
+    Each invoice's features come from its customer's invoices paid before its invoice date
+    (:func:`credit_policy.payment_model.build_features`), its amount and its terms.
+    """
+    as_model = {
+        invoice["number"]: payment_model.Invoice(
+            invoice_date=invoice["invoice_date"],
+            due_date=invoice["due_date"],
+            amount=invoice["amount"],
+            paid_date=invoice["settled_date"],
+        )
+        for invoice in invoices
+    }
+    history = defaultdict(list)
+    for invoice in invoices:
+        history[invoice["customer"]].append(as_model[invoice["number"]])
+    result = {}
+    for invoice in invoices:
+        item = as_model[invoice["number"]]
+        result[invoice["number"]] = (
+            item,
+            payment_model.build_features(
+                history[invoice["customer"]], item.invoice_date, amount=item.amount, term_days=item.term_days
+            ),
+        )
+    return result
+
+
+def compare_models(
+    invoices,
+    split,
+    *,
+    penalty=DEFAULT_PENALTY,
+    late_beyond=DEFAULT_LATE_BEYOND,
+    features=payment_model.FEATURE_NAMES,
+):
+    """Fit the model on the invoices issued before ``split``, score those issued on or after.
+
+    Training rows: invoices issued before ``split`` and due before it (due + ``late_beyond``
+    days for the second label), so that every training outcome was known on ``split``
+    (paid by then, or late already) and none is picked by its outcome: keeping the invoices
+    "paid before ``split``" among those due after it would keep only the early payers.
+    Models: ``late`` on ``features``, ``late_beyond`` (paid more than ``late_beyond`` days
+    late) on ``features``, and ``no_count``: ``late`` without ``paid_count`` (every customer of
+    the data set starts on 2012-01-01, so the count of paid invoices grows with the date: a
+    validation invoice has three times the training count). Returns a dict for
+    :func:`print_comparison`; the scorecard's scores are added by :func:`scorecard_per_invoice`
+    when Odoo runs.
+    """
+    started = time.perf_counter()
+    features = tuple(features)
+    invoice_rows = invoice_features(invoices)
+    before, after = payment_model.time_split(invoices, split)
+    train, labels = {}, {}
+    for name, beyond in (("late", 0), ("late_beyond", late_beyond)):
+        rows = []
+        for invoice in before:
+            item = invoice_rows[invoice["number"]][0]
+            if item.due_date + timedelta(days=beyond) < split:
+                known = payment_model.label_late(item, beyond, as_of=split)
+                assert known is not None and known == payment_model.is_late(item, beyond)
+                rows.append((invoice_rows[invoice["number"]][1], known))
+        train[name] = rows
+        labels[name] = [
+            payment_model.is_late(invoice_rows[invoice["number"]][0], beyond) for invoice in after
+        ]
+
+    def fit(label, names):
+        return payment_model.fit_payment_model(
+            [row for row, _late in train[label]],
+            [late for _row, late in train[label]],
+            features=names,
+            penalty=penalty,
+        )
+
+    models = {
+        "late": fit("late", features),
+        "late_beyond": fit("late_beyond", features),
+        "no_count": fit("late", tuple(name for name in features if name != "paid_count")),
+    }
+    valid_rows = [invoice_rows[invoice["number"]][1] for invoice in after]
+    base = models["late"].base_late_rate
+
+    def past_share(name):
+        # customers without paid invoices yet: the training late rate (no information)
+        return [base if row[name] is None else row[name] for row in valid_rows]
+
+    probabilities = {
+        "amount_share": past_share("late_share"),
+        "count_share": past_share("late_count_share"),
+        **{name: model.predict_proba(valid_rows) for name, model in models.items()},
+    }
+    return {
+        "split": split,
+        "penalty": penalty,
+        "late_beyond": late_beyond,
+        "before": before,
+        "after": after,
+        "train": train,
+        "is_late": labels["late"],
+        "is_late_beyond": labels["late_beyond"],
+        "features": invoice_rows,
+        "models": models,
+        "probabilities": probabilities,
+        "no_history": sum(1 for row in valid_rows if row["paid_count"] == 0),
+        "scorecard": None,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def scorecard_per_invoice(env, comparison, by_customer):
+    """The default scorecard's score of every validation invoice's customer, rated as of the
+    day before the invoice (read-only: the engine's facts and the policy core's ``score``;
+    no rating is stored). Also checks that the engine's late share as of that day is the
+    model's ``late_share`` feature as of the invoice date.
+    """
+    from odoo.addons.sale_credit_control.credit_policy.scoring import score
+
+    started = time.perf_counter()
+    engine = env["credit.rating.engine"]
+    company = env.company
+    scorecard = env["credit.scorecard"].sudo()._for_company(company)
+    country_risks = engine._query_country_risks(list(by_customer.values()), company)
+    by_day = defaultdict(list)
+    for invoice in comparison["after"]:
+        by_day[invoice["invoice_date"]].append(invoice)
+    scores, mismatches = {}, 0
+    for day, items in sorted(by_day.items()):
+        as_of = day - timedelta(days=1)
+        partner_ids = sorted({by_customer[invoice["customer"]] for invoice in items})
+        facts = engine._customer_facts(partner_ids, company, as_of, country_risks=country_risks)
+        card = scorecard._to_policy(company, as_of)
+        for invoice in items:
+            values = facts[by_customer[invoice["customer"]]]["values"]
+            scores[invoice["number"]] = score(card, values).score
+            ours = comparison["features"][invoice["number"]][1]["late_share"]
+            theirs = values["late_share"]
+            if (ours is None) != (theirs is None) or (ours is not None and abs(ours - theirs) > 1e-9):
+                mismatches += 1
+    comparison["scorecard"] = {
+        "name": scorecard.name,
+        "scores": [scores[invoice["number"]] for invoice in comparison["after"]],
+        "dates": len(by_day),
+        "late_share_mismatches": mismatches,
+        "seconds": time.perf_counter() - started,
+    }
+    return comparison
+
+
+def _fmt(value, width, digits=3):
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def print_comparison(comparison):
+    split = comparison["split"]
+    before, after = comparison["before"], comparison["after"]
+    is_late, is_beyond = comparison["is_late"], comparison["is_late_beyond"]
+    beyond = comparison["late_beyond"]
+    models = comparison["models"]
+    model = models["late"]
+    train = comparison["train"]["late"]
+    train_beyond = comparison["train"]["late_beyond"]
+    print()
+    print(f"Per-invoice comparison, time split at {split}: every invoice described as of its invoice date")
+    print(
+        f"  train:    invoices issued {min(i['invoice_date'] for i in before)} .. "
+        f"{max(i['invoice_date'] for i in before)} (before {split}): {len(before)}; those also due "
+        f"before {split}: {len(train)}, {sum(late for _r, late in train)} paid late "
+        f"({len(train_beyond)} due {beyond} days before it: {sum(late for _r, late in train_beyond)} "
+        f"paid more than {beyond} days late)"
+    )
+    print(
+        f"  validate: invoices issued {min(i['invoice_date'] for i in after)} .. "
+        f"{max(i['invoice_date'] for i in after)} (on or after {split}): {len(after)}, "
+        f"{sum(is_late)} paid late ({sum(is_late) / len(after):.0%}), {sum(is_beyond)} more than "
+        f"{beyond} days late; {comparison['no_history']} of them for a customer without a paid invoice yet"
+    )
+    steps = ", ".join(
+        f"{name} {m.iterations}{'' if m.converged else ' NOT converged'}" for name, m in models.items()
+    )
+    print(
+        f"  models: L2 logistic regression (credit_policy.payment_model), penalty {comparison['penalty']:g}; "
+        f"Newton steps: {steps}; features, fits and predictions in {comparison['seconds']:.1f} s"
+    )
+    probabilities = comparison["probabilities"]
+    rows = [
+        ("customer's past late share (amount-weighted)", probabilities["amount_share"], True, True),
+        ("customer's past late share (invoice count)", probabilities["count_share"], True, True),
+    ]
+    card = comparison["scorecard"]
+    if card:
+        rows.append((f"{card['name']} score (lower = riskier)", card["scores"], False, False))
+    else:
+        rows.append(("default scorecard: needs Odoo (run without --no-odoo)", None, False, False))
+    rows.append(("fitted model, all features", probabilities["late"], True, True))
+    rows.append(("fitted model without paid_count", probabilities["no_count"], True, True))
+    print()
+    print(
+        f"  {'ranking of the validation invoices by':<54} | {'AUC late':>8} | {'Brier':>6} | "
+        f"{f'AUC >{beyond}d late':>14}"
+    )
+    print(f"  {'-' * 54}-+-{'-' * 8}-+-{'-' * 6}-+-{'-' * 14}")
+    for label, scores, riskier, is_probability in rows:
+        if scores is None:
+            print(f"  {label:<54} | {'-':>8} | {'-':>6} | {'-':>14}")
+            continue
+        area = auc(scores, is_late, higher_is_riskier=riskier)
+        brier = payment_model.brier_score(scores, is_late) if is_probability else None
+        area_beyond = auc(scores, is_beyond, higher_is_riskier=riskier)
+        print(f"  {label:<54} | {_fmt(area, 8)} | {_fmt(brier, 6)} | {_fmt(area_beyond, 14)}")
+    beyond_model = probabilities["late_beyond"]
+    print(
+        f"  {f'fitted model for >{beyond}d late, all features':<54} | {'-':>8} | {'-':>6} | "
+        f"{_fmt(auc(beyond_model, is_beyond), 14)}"
+    )
+    base = model.base_late_rate
+    print(
+        f"  {f'(reference: everyone at the training late rate {base:.0%})':<54} | {0.5:>8.3f} | "
+        f"{_fmt(payment_model.brier_score([base] * len(after), is_late), 6)} | {0.5:>14.3f}"
+    )
+    print(
+        f"  Brier of the >{beyond}d model for >{beyond}d late: "
+        f"{payment_model.brier_score(beyond_model, is_beyond):.3f} (everyone at its training rate: "
+        f"{payment_model.brier_score([models['late_beyond'].base_late_rate] * len(after), is_beyond):.3f})"
+    )
+    if card:
+        check = card["late_share_mismatches"]
+        print(
+            f"  scorecard: rated as of the day before each invoice ({card['dates']} dates, "
+            f"{card['seconds']:.1f} s); the engine's late share then "
+            f"{'equals' if not check else 'DIFFERS from'} the model's late_share feature"
+            f"{'' if not check else f' for {check} invoices'}"
+        )
+    print()
+    print("  calibration of the fitted model (all features) on the validation invoices, by decile")
+    print(f"  {'decile':>6} | {'invoices':>8} | {'predicted':>9} | {'observed':>8} | {'range':>15}")
+    print(f"  {'-' * 6}-+-{'-' * 8}-+-{'-' * 9}-+-{'-' * 8}-+-{'-' * 15}")
+    for line in payment_model.calibration_table(probabilities["late"], is_late):
+        print(
+            f"  {line.index + 1:>6} | {line.count:>8} | {line.predicted_mean:>9.1%} | "
+            f"{line.observed_share:>8.1%} | {line.lowest:>6.1%}..{line.highest:>6.1%}"
+        )
+    print()
+    print("  its coefficients (log odds per standard deviation of the training rows; 0 = constant there)")
+    print(f"  {'column':<28} | {'mean':>9} | {'std':>9} | {'coefficient':>11}")
+    print(f"  {'-' * 28}-+-{'-' * 9}-+-{'-' * 9}-+-{'-' * 11}")
+    for column, mean, std, coefficient in zip(
+        model.columns, model.means, model.stds, model.coefficients, strict=True
+    ):
+        print(f"  {column:<28} | {mean:>9.3f} | {std:>9.3f} | {coefficient:>+11.3f}")
+    print(f"  {'(intercept)':<28} | {'':>9} | {'':>9} | {model.intercept:>+11.3f}")
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -279,6 +566,28 @@ def main():
     )
     parser.add_argument("-d", "--db", help="database to load into (default: a new scc_evaluate_<time>)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
+    parser.add_argument(
+        "--split",
+        default=DEFAULT_SPLIT,
+        help="train/validation date of the model comparison (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--penalty",
+        type=float,
+        default=DEFAULT_PENALTY,
+        help="L2 penalty of the model (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--late-beyond",
+        type=int,
+        default=DEFAULT_LATE_BEYOND,
+        help="second label: paid more than this many days late (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-odoo",
+        action="store_true",
+        help="only the model comparison, without the scorecard (no database)",
+    )
     args = parser.parse_args()
     invoices = read_invoices(args.csv)
     as_of = date.fromisoformat(args.as_of)
@@ -287,6 +596,12 @@ def main():
         f"from {args.csv}",
         flush=True,
     )
+    comparison = compare_models(
+        invoices, date.fromisoformat(args.split), penalty=args.penalty, late_beyond=args.late_beyond
+    )
+    if args.no_odoo:
+        print_comparison(comparison)
+        return
 
     import odoo  # noqa: F401 - fail early when Odoo is not importable
     import odoo.service.db
@@ -324,6 +639,7 @@ def main():
                     )
                 # leave the ratings as of the main date as the current ones
                 evaluate(env, invoices, by_customer, as_of)
+            print_comparison(scorecard_per_invoice(env, comparison, by_customer))
         if not drop:
             print(f"\nkept database {dbname}")
     finally:
