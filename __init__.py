@@ -3,7 +3,7 @@ from odoo.tools import SQL
 from . import models
 from . import reports
 from . import wizards
-from .models.credit_profile import EXPOSURE_INDEXES
+from .models.credit_profile_exposure import EXPOSURE_INDEXES
 
 
 def uninstall_hook(env):

@@ -6,6 +6,7 @@ fired. Each reason carries the figures that explain it, so the caller can
 render a message without recomputing anything.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -84,10 +85,14 @@ class CreditFacts:
     def __post_init__(self):
         if self.mode not in (MODE_LIMIT, MODE_CASH):
             raise ValueError(f"unknown credit mode {self.mode!r}")
-        if self.limit < 0 or self.tolerance_percent < 0:
-            raise ValueError("limit and tolerance cannot be negative")
-        if self.limit_amount_currency < 0:
-            raise ValueError("the limit in its own currency cannot be negative")
+        if not all(math.isfinite(value) and value >= 0 for value in (self.limit, self.tolerance_percent)):
+            raise ValueError(
+                f"limit and tolerance must be finite numbers >= 0, not {self.limit!r} and {self.tolerance_percent!r}"
+            )
+        if not (math.isfinite(self.limit_amount_currency) and self.limit_amount_currency >= 0):
+            raise ValueError(
+                f"the limit in its own currency must be a finite number >= 0, not {self.limit_amount_currency!r}"
+            )
         if any(amount < 0 for _code, amount in self.capacity_parts):
             raise ValueError("capacity parts cannot be negative")
 

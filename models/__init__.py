@@ -11,6 +11,13 @@ from . import credit_financial_statement
 from . import credit_bureau_report
 from . import credit_bank_reference
 from . import credit_profile
+from . import credit_profile_figures
+from . import credit_profile_check
+from . import credit_profile_reasons
+from . import credit_profile_limit
+from . import credit_profile_review
+from . import credit_profile_exposure
+from . import credit_profile_report
 from . import credit_guarantee
 from . import credit_insurance_policy
 from . import credit_insurance_cover

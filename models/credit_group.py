@@ -3,7 +3,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
-from odoo.tools import formatLang
+from odoo.tools import formatLang, ormcache
 
 from ..credit_policy.groups import member_shares
 
@@ -156,10 +156,13 @@ class CreditGroup(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         groups = super().create(vals_list)
+        self.env.registry.clear_cache()  # _credit_companies_with_limits
         groups._reevaluate_held_orders()
         return groups
 
     def write(self, vals):
+        if {"active", "company_id", "credit_limit"}.intersection(vals):
+            self.env.registry.clear_cache()  # _credit_companies_with_limits
         if not REEVALUATE_FIELDS.intersection(vals):
             return super().write(vals)
         before = {group: group._credit_members() for group in self}
@@ -171,6 +174,7 @@ class CreditGroup(models.Model):
     def unlink(self):
         members = {group: (group._credit_members(), group.company_id) for group in self}
         result = super().unlink()
+        self.env.registry.clear_cache()  # _credit_companies_with_limits
         for partners, company in members.values():
             self.env["sale.order"]._credit_reevaluate_partners(partners, company)
         return result
@@ -182,8 +186,18 @@ class CreditGroup(models.Model):
     @api.model
     def _credit_group_of(self, partner, company):
         """The credit group with a limit that ``partner`` (a commercial partner) belongs to in
-        ``company``, or an empty recordset: one query."""
+        ``company``, or an empty recordset: one query, none in a company without such groups."""
+        if company.id not in self._credit_companies_with_limits():
+            return self.browse()
         return self._credit_groups_of(partner, company, [("credit_limit", ">", 0)])[:1]
+
+    @api.model
+    @ormcache()
+    def _credit_companies_with_limits(self):
+        """Ids of the companies having an active credit group with a limit (cached, cleared
+        when a group is created, deleted, archived or its limit or company changes)."""
+        groups = self.sudo().search([("credit_limit", ">", 0)])
+        return frozenset(groups.company_id.ids)
 
     @api.model
     def _credit_groups_of(self, partners, companies, domain=()):

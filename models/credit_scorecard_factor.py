@@ -1,25 +1,28 @@
 from odoo import api, fields, models
 
+from ..credit_policy.factors import FACTOR_CODES as CORE_FACTOR_CODES
 from ..credit_policy.scoring import Factor
 
-# The metrics a factor can score; the rating run computes each for every customer.
-FACTOR_CODES = [
-    ("late_share", "Share of Amount Paid Late"),
-    ("weighted_days_late", "Average Days Beyond Terms (amount-weighted)"),
-    ("max_days_late", "Maximum Days Paid Late"),
-    ("max_days_overdue", "Oldest Open Item, Days Overdue"),
-    ("overdue_ratio", "Overdue Share of Receivables"),
-    ("dso", "Days Sales Outstanding"),
-    ("late_share_trend", "Late Share Trend (last 90 days vs. 90 before)"),
-    ("debt_to_asset", "Debt-to-Asset Ratio"),
-    ("current_ratio", "Current Ratio"),
-    ("equity_ratio", "Equity Ratio"),
-    ("net_margin", "Net Margin"),
-    ("relationship_years", "Relationship Length (years)"),
-    ("sales_volume", "Sales Volume, Last 12 Months"),
-    ("bureau_score", "Credit Bureau Score"),
-    ("country_risk", "Country Risk"),
-]
+# The labels of the metrics a factor can score; the codes and their order are the policy
+# core's (``credit_policy.factors.FACTOR_CODES``), which the rating run computes for every customer.
+FACTOR_LABELS = {
+    "late_share": "Share of Amount Paid Late",
+    "weighted_days_late": "Average Days Beyond Terms (amount-weighted)",
+    "max_days_late": "Maximum Days Paid Late",
+    "max_days_overdue": "Oldest Open Item, Days Overdue",
+    "overdue_ratio": "Overdue Share of Receivables",
+    "dso": "Days Sales Outstanding",
+    "late_share_trend": "Late Share Trend (last 90 days vs. 90 before)",
+    "debt_to_asset": "Debt-to-Asset Ratio",
+    "current_ratio": "Current Ratio",
+    "equity_ratio": "Equity Ratio",
+    "net_margin": "Net Margin",
+    "relationship_years": "Relationship Length (years)",
+    "sales_volume": "Sales Volume, Last 12 Months",
+    "bureau_score": "Credit Bureau Score",
+    "country_risk": "Country Risk",
+}
+FACTOR_CODES = [(code, FACTOR_LABELS[code]) for code in CORE_FACTOR_CODES]
 # The metrics that are money amounts (in the company currency): their bands are in the
 # scorecard's currency and are converted into the rated company's currency.
 MONEY_FACTOR_CODES = ("sales_volume",)

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
+from odoo.tools import SQL, ormcache
 
 
 class CrmTeam(models.Model):
@@ -45,7 +45,23 @@ class CrmTeam(models.Model):
             "sale_credit_control.group_credit_manager"
         ):
             raise AccessError(_("Only credit managers can change a sales team's credit budget."))
+        if "credit_budget" in vals:
+            self.env.registry.clear_cache()  # _credit_budget_team_ids
         return super().write(vals)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("credit_budget") for vals in vals_list):
+            self.env.registry.clear_cache()  # _credit_budget_team_ids
+        return super().create(vals_list)
+
+    @api.model
+    @ormcache()
+    def _credit_budget_team_ids(self):
+        """Ids of the teams with a credit budget (cached, cleared when a budget changes):
+        checking an order of a team without one reads no team."""
+        teams = self.sudo().with_context(active_test=False).search([("credit_budget", ">", 0)])
+        return frozenset(teams.ids)
 
     def _credit_exposures(self, company, check_date, exclude_order_ids=()):
         """``{team id: exposure}`` in ``company``'s currency at ``check_date``: two grouped

@@ -48,12 +48,16 @@ PROTECTED_ORDER_FIELDS = frozenset(
         "credit_reevaluated_date",
     )
 )
-# Changing what an approval was granted for voids it.
 # The salesperson's to-dos that confirming the order completes.
 CONFIRMED_ACTIVITY_TYPES = [
     "sale_credit_control.mail_activity_type_credit_ready",
     "sale_credit_control.mail_activity_type_credit_decision",
 ]
+# Credit states of orders that never went through the held/approval flow: they have none of
+# those to-dos. Key of the orders checked from another state in this transaction (cursor cache).
+QUIET_CHECK_STATES = frozenset(("none", "ok", "warning"))
+TODO_KEY = "sale_credit_control.orders_with_credit_todos"
+# Changing what an approval was granted for voids it.
 APPROVAL_BINDING_FIELDS = frozenset(("partner_id", "partner_invoice_id", "company_id", "currency_id", "pricelist_id"))
 
 
@@ -177,13 +181,23 @@ class SaleOrder(models.Model):
                 result = super().write(vals)
             finally:
                 self._credit_forget_checked()
-            # Confirmed: the salesperson's "ready to confirm" and decision to-dos are done.
-            self.sudo().activity_unlink(CONFIRMED_ACTIVITY_TYPES)
+            self._credit_close_confirmed_todos()
             return result
         result = super().write(vals)
         if APPROVAL_BINDING_FIELDS & set(vals):
             self.credit_approval_ids._void_if_unbound()
         return result
+
+    def _credit_close_confirmed_todos(self):
+        """Confirmed: the salesperson's "ready to confirm" and decision to-dos are done. Only
+        orders that were held or under approval can have them: no query for the others."""
+        with_todos = self.env.cr.cache.get(TODO_KEY, set())
+        orders = self.filtered(
+            lambda order: order.id in with_todos or order.credit_check_state not in QUIET_CHECK_STATES
+        )
+        with_todos.difference_update(self.ids)
+        if orders:
+            orders.sudo().activity_unlink(CONFIRMED_ACTIVITY_TYPES)
 
     def _credit_check_protected_fields(self, vals_list):
         """Refuse writes of the computed figures the check reads, where credit control is on."""
@@ -378,9 +392,12 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         check_date = fields.Date.context_today(self)
-        profile = self.env["credit.profile"]._get_or_create(self._credit_customer(), self.company_id)
+        profiles = self.env["credit.profile"]
+        customer = self._credit_customer()
         if lock:
-            profile._lock_for_check()
+            profile = profiles._get_locked_for_check(customer, self.company_id)
+        else:
+            profile = profiles._get_or_create(customer, self.company_id)
         order_amount, unpaid = self._credit_commitment(check_date)
         decision, facts = profile._evaluate(
             check_date,
@@ -395,6 +412,8 @@ class SaleOrder(models.Model):
     def _credit_check_confirmation(self):
         """Check this quotation before confirmation; return an error message if it is blocked."""
         self.ensure_one()
+        if self.credit_check_state not in QUIET_CHECK_STATES:
+            self.env.cr.cache.setdefault(TODO_KEY, set()).add(self.id)
         profile, decision, facts = self._credit_evaluate()
         if decision.state == BLOCKED:
             message = self._credit_blocked_outcome(profile, decision, facts)
@@ -402,7 +421,7 @@ class SaleOrder(models.Model):
                 return message
         elif decision.state == WARNING:
             self._credit_log_outcome("warning", profile, decision, facts, decision.warning_reasons)
-        else:
+        elif self.credit_check_state != "ok" or self.credit_check_message:
             self.sudo().write({"credit_check_state": "ok", "credit_check_message": False})
         self._credit_mark_checked(self._credit_recomputed_total())
         return False
@@ -527,8 +546,7 @@ class SaleOrder(models.Model):
         uninvoiced part is what it adds to the customer's exposure."""
         self.ensure_one()
         check_date = fields.Date.context_today(self)
-        profile = self.env["credit.profile"]._get_or_create(self._credit_customer(), self.company_id)
-        profile._lock_for_check()
+        profile = self.env["credit.profile"]._get_locked_for_check(self._credit_customer(), self.company_id)
         own = profile._query_uninvoiced_orders(
             (profile.partner_id.id,), self.company_id, check_date, (0,), only_order_ids=self.ids
         ).get(profile.partner_id.id, {})

@@ -272,7 +272,10 @@ class TestConcurrentConfirmation(BaseCase):
         customer_id, order_ids = self._commit_customer(1000.0, (600.0, 600.0))
         profile_class = self.registry["credit.profile"]
 
-        with patch.object(profile_class, "_lock_for_check", lambda self: None):
+        def find_without_locking(self, condition):
+            return self.env.execute_query(SQL("SELECT id FROM credit_profile WHERE %s", condition))
+
+        with patch.object(profile_class, "_execute_check_lock", find_without_locking):
             outcomes = self._confirm_concurrently(order_ids)
 
         self.assertEqual(outcomes, dict.fromkeys(order_ids, "confirmed"))

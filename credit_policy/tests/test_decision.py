@@ -406,9 +406,20 @@ def test_unknown_mode_is_rejected(mode):
         make_facts(mode=mode)
 
 
-@pytest.mark.parametrize("kwargs", [{"limit": -1}, {"tolerance_percent": -5}])
-def test_negative_limit_or_tolerance_is_rejected(kwargs):
-    with pytest.raises(ValueError, match="negative"):
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"limit": -1},
+        {"tolerance_percent": -5},
+        {"limit": float("nan")},
+        {"limit": float("inf")},
+        {"tolerance_percent": float("nan")},
+        {"limit_amount_currency": -1},
+        {"limit_amount_currency": float("nan")},
+    ],
+)
+def test_negative_or_non_finite_limit_or_tolerance_is_rejected(kwargs):
+    with pytest.raises(ValueError, match="finite number"):
         make_facts(**kwargs)
 
 

@@ -1,0 +1,252 @@
+"""The texts explaining a credit decision, one renderer per reason code."""
+
+
+
+from odoo import _, fields, models
+from odoo.tools import format_date, formatLang
+
+
+class CreditProfile(models.Model):
+    _inherit = "credit.profile"
+
+    def _explain(self, decision, facts, reasons=None):
+        """Translated lines explaining ``reasons`` (default: all of the decision's), with figures."""
+        self.ensure_one()
+        lines = [self._explain_reason(reason) for reason in (reasons or decision.reasons)]
+        prepaid = facts.order_amount - facts.exposure.current_order
+        if prepaid > 0:
+            lines.append(
+                _(
+                    "Paid online for this order and not yet booked: %(prepaid)s, deducted from the order. "
+                    "Payments already booked are in the open receivables and count only there.",
+                    prepaid=self._format_amount(prepaid),
+                )
+            )
+        lines.append(
+            _(
+                "Amounts in %(currency)s; other currencies converted at the rate of %(date)s.",
+                currency=self.currency_id.name,
+                date=format_date(self.env, facts.check_date),
+            )
+        )
+        return lines
+
+    def _explain_reason(self, reason):
+        render = self._credit_reason_texts().get(reason.code)
+        return render(reason.figures) if render else reason.code
+
+    def _credit_reason_texts(self):
+        """``{reason code: function(figures) -> text}``: an add-on adds its rule's text here."""
+        return {
+            "cash_only": self._text_cash_only,
+            "on_hold": self._text_on_hold,
+            "limit_exceeded": self._text_limit,
+            "limit_tolerance": self._text_limit_tolerance,
+            "overdue": self._text_overdue,
+            "limit_expired": self._text_limit_expired,
+            "review_overdue": self._text_review_overdue,
+            "max_order": self._text_max_order,
+            "payment_term": self._text_payment_term,
+            "deposit": self._text_deposit,
+            "team_budget": self._text_team_budget,
+            "insurance": self._text_insurance,
+            "group_limit": self._text_group_limit,
+        }
+
+    def _text_payment_term(self, fig):
+        return _(
+            "The payment term of %(days)s days is longer than grade %(grade)s allows (%(max_days)s days).",
+            days=fig["term_days"],
+            grade=fig["grade"],
+            max_days=fig["max_term_days"],
+        )
+
+    def _text_deposit(self, fig):
+        if fig.get("source") == "country":
+            return _(
+                "Customers in %(country)s (country risk class %(risk_class)s) pay a deposit of %(percent)s%% "
+                "before confirmation: %(required)s, paid %(paid)s, missing %(missing)s. The customer can pay "
+                "it online (Online payment on the quotation).",
+                country=fig["country"],
+                risk_class=fig["country_risk_class"],
+                percent=fig["deposit_percent"],
+                required=self._format_amount(fig["required_amount"]),
+                paid=self._format_amount(fig["paid_amount"]),
+                missing=self._format_amount(fig["missing_amount"]),
+            )
+        return _(
+            "Grade %(grade)s requires a deposit of %(percent)s%% before confirmation: %(required)s, "
+            "paid %(paid)s, missing %(missing)s. The customer can pay it online (Online payment on "
+            "the quotation).",
+            grade=fig["grade"],
+            percent=fig["deposit_percent"],
+            required=self._format_amount(fig["required_amount"]),
+            paid=self._format_amount(fig["paid_amount"]),
+            missing=self._format_amount(fig["missing_amount"]),
+        )
+
+    def _text_team_budget(self, fig):
+        return _(
+            "The sales team %(team)s would exceed its credit budget of %(budget)s: its exposure is "
+            "%(before)s before this order and %(after)s after (available %(available)s).",
+            team=fig["team"],
+            budget=self._format_amount(fig["budget"]),
+            before=self._format_amount(fig["exposure_before"]),
+            after=self._format_amount(fig["exposure_after"]),
+            available=self._format_amount(fig["available"]),
+        )
+
+    def _text_group_limit(self, fig):
+        return _(
+            "The credit group %(group)s would exceed its group limit of %(limit)s: the group's exposure is "
+            "%(before)s before this order and %(after)s after (available %(available)s).",
+            group=fig["group"],
+            limit=self._format_amount(fig["limit"]),
+            before=self._format_amount(fig["exposure_before"]),
+            after=self._format_amount(fig["exposure_after"]),
+            available=self._format_amount(fig["available"]),
+        )
+
+    def _text_insurance(self, fig):
+        if not fig["insurers"]:
+            return _(
+                "%(partner)s has no valid credit insurance cover, which %(company)s requires: the exposure "
+                "after this order would be %(after)s with an insured limit of %(limit)s.",
+                partner=self.partner_id.display_name,
+                company=self.company_id.name,
+                after=self._format_amount(fig["exposure_after"]),
+                limit=self._format_amount(fig["insured_limit"]),
+            )
+        return _(
+            "The exposure after this order, %(after)s, exceeds the insured limit of %(limit)s "
+            "(credit insurance: %(insurers)s) by %(excess)s.",
+            after=self._format_amount(fig["exposure_after"]),
+            limit=self._format_amount(fig["insured_limit"]),
+            insurers=fig["insurers"],
+            excess=self._format_amount(fig["excess"]),
+        )
+
+    def _text_cash_only(self, fig):
+        return _(
+            "%(partner)s is a cash-only customer: the order must be paid in advance (unpaid: %(amount)s).",
+            partner=self.partner_id.display_name,
+            amount=self._format_amount(fig["order_amount"]),
+        )
+
+    def _text_on_hold(self, fig):
+        return _(
+            "%(partner)s is on credit hold: %(reason)s",
+            partner=self.partner_id.display_name,
+            reason=fig["hold_reason"] or _("no reason given"),
+        )
+
+    def _text_limit_tolerance(self, fig):
+        head = _(
+            "Credit limit exceeded within the tolerance of %(tolerance)s%% (ceiling %(ceiling)s).",
+            tolerance=fig["tolerance_percent"],
+            ceiling=self._format_amount(fig["ceiling"]),
+        )
+        return head + " " + self._text_limit_figures(fig)
+
+    def _text_limit(self, fig):
+        head = _(
+            "Credit limit exceeded (tolerance %(tolerance)s%%, ceiling %(ceiling)s).",
+            tolerance=fig["tolerance_percent"],
+            ceiling=self._format_amount(fig["ceiling"]),
+        )
+        return head + " " + self._text_limit_figures(fig)
+
+    def _text_limit_figures(self, fig):
+        """Limit (and what adds to it), every exposure part, this order, after, available."""
+        money = self._format_amount
+        labels = self._credit_part_labels()
+        parts = ", ".join(f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["parts"])
+        limit_text = money(fig["limit"])
+        if fig.get("limit_currency"):
+            limit_text = self._text_limit_currency(fig)
+        limit = _("Limit: %(limit)s.", limit=limit_text)
+        if fig["capacity_parts"]:
+            added = ", ".join(f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["capacity_parts"])
+            limit = _(
+                "Limit: %(limit)s, plus %(added)s: capacity %(capacity)s.",
+                limit=limit_text,
+                added=added,
+                capacity=money(fig["capacity"]),
+            )
+        return limit + " " + _(
+            "Exposure before this order: %(before)s (%(parts)s). This order: %(order)s. "
+            "Exposure after this order: %(after)s. Available credit: %(available)s.",
+            before=money(fig["exposure_before"]),
+            parts=parts,
+            order=money(fig["order_amount"]),
+            after=money(fig["exposure_after"]),
+            available=money(fig["available"]),
+        )
+
+    def _text_limit_currency(self, fig):
+        """A limit set in another currency: ``USD 10,000.00 (= EUR 9,150.00 at the rate of 12/02/2026)``."""
+        currency = self.limit_currency_id
+        if currency.name != fig["limit_currency"]:
+            currency = self.env["res.currency"].with_context(active_test=False).search(
+                [("name", "=", fig["limit_currency"])], limit=1
+            )
+        rate_date = fig.get("limit_rate_date") or fields.Date.context_today(self)
+        return self._format_limit_in(fig["limit_amount_currency"], currency, fig["limit"], rate_date)
+
+    def _text_rate_move(self, fig):
+        """The early warning of a rule ``rate_move``: the rate alone put the customer over its limit."""
+        currency = self.company_id.currency_id
+        limit_currency = self.env["res.currency"].browse(fig["limit_currency_id"])
+        rate_digits = 6
+        return _(
+            "Only the exchange rate put %(partner)s over its credit limit of %(limit)s: at the rate of "
+            "%(date)s (1 %(limit_currency)s = %(rate_now)s %(currency)s) it is %(limit_now)s, at the rate "
+            "of %(reference_date)s (1 %(limit_currency)s = %(rate_before)s %(currency)s) it was "
+            "%(limit_before)s. "
+            "With the same exposure of %(exposure)s and no new documents, the customer is now %(excess)s "
+            "over its capacity of %(capacity_now)s (%(capacity_before)s at the earlier rate).",
+            partner=self.partner_id.display_name,
+            limit=self._format_amount_code(fig["limit_amount_currency"], limit_currency),
+            date=format_date(self.env, fig["rate_date"]),
+            reference_date=format_date(self.env, fig["reference_date"]),
+            limit_currency=limit_currency.name,
+            currency=currency.name,
+            rate_now=formatLang(self.env, fig["rate_now"], digits=rate_digits),
+            rate_before=formatLang(self.env, fig["rate_before"], digits=rate_digits),
+            limit_now=self._format_amount_code(fig["limit_now"], currency),
+            limit_before=self._format_amount_code(fig["limit_before"], currency),
+            exposure=self._format_amount_code(fig["exposure"], currency),
+            excess=self._format_amount_code(fig["excess"], currency),
+            capacity_now=self._format_amount_code(fig["capacity_now"], currency),
+            capacity_before=self._format_amount_code(fig["capacity_before"], currency),
+        )
+
+    def _text_overdue(self, fig):
+        return _(
+            "Overdue receivables: %(amount)s, the oldest %(days)s days past due "
+            "(allowed: %(allowed_days)s days, %(allowed_amount)s).",
+            amount=self._format_amount(fig["overdue_amount"]),
+            days=fig["overdue_days"],
+            allowed_days=fig["allowed_days"],
+            allowed_amount=self._format_amount(fig["allowed_amount"]),
+        )
+
+    def _text_limit_expired(self, fig):
+        return _("The credit limit expired on %(date)s.", date=format_date(self.env, fig["date"]))
+
+    def _text_review_overdue(self, fig):
+        return _("The credit review was due on %(date)s.", date=format_date(self.env, fig["date"]))
+
+    def _text_max_order(self, fig):
+        return _(
+            "The order amount %(amount)s is above the maximum of %(maximum)s for a single order.",
+            amount=self._format_amount(fig["order_amount"]),
+            maximum=self._format_amount(fig["max_order_amount"]),
+        )
+
+    def _format_amount(self, amount):
+        return formatLang(self.env, amount, currency_obj=self.company_id.currency_id)
+
+    def _format_amount_code(self, amount, currency):
+        """``USD 10,000.00``: the currency's code, where two currencies are shown side by side."""
+        return f"{currency.name} {formatLang(self.env, amount, digits=currency.decimal_places)}"
