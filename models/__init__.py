@@ -26,8 +26,13 @@ from . import credit_rating_engine
 from . import credit_check
 from . import credit_approval
 from . import credit_limit_request
+from . import credit_limit_request_approval
+from . import credit_limit_request_application
+from . import credit_limit_request_messages
 from . import res_partner
 from . import sale_order
+from . import sale_order_credit_check
+from . import sale_order_held_queue
 from . import sale_order_line
 from . import account_partial_reconcile
 from . import credit_warning_rule

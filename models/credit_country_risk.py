@@ -11,6 +11,7 @@ from ..credit_policy.country import (
     is_deposit_percent,
     is_risk_class,
 )
+from .res_company import check_finite_values
 
 
 class CountryRisk(NamedTuple):
@@ -130,14 +131,22 @@ class CreditCountryRisk(models.Model):
 
     @api.constrains("limit_cap")
     def _check_limit_cap(self):
+        label = self._fields["limit_cap"]._description_string(self.env)
         for row in self:
             if row.limit_cap < 0:
                 raise ValidationError(
                     _(
-                        "The limit cap of %(country)s cannot be negative (0 means no cap).",
+                        "%(field)s: the limit cap of %(country)s cannot be negative (0 means no cap), "
+                        "not %(value)s.",
+                        field=label,
                         country=row.country_id.name,
+                        value=formatLang(self.env, row.limit_cap, currency_obj=row.currency_id),
                     )
                 )
+            # NaN passes the sign check above; 1e20 is a typing error.
+            row.company_id._credit_check_figure(
+                row.limit_cap, label, row.country_id.name, currency=row.currency_id
+            )
 
     # ------------------------------------------------------------
     # CRUD
@@ -145,11 +154,13 @@ class CreditCountryRisk(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_finite_values(self, vals_list)
         rows = super().create(vals_list)
         self.env.registry.clear_cache()  # the credit check's copy of the table
         return rows
 
     def write(self, vals):
+        check_finite_values(self, [vals])
         result = super().write(vals)
         self.env.registry.clear_cache()
         return result

@@ -2,7 +2,9 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_date, formatLang
+from odoo.tools import SQL, format_date, formatLang, ormcache
+
+from .res_company import check_finite_values
 
 GUARANTEE_TYPES = [
     ("bank_guarantee", "Bank Guarantee"),
@@ -137,6 +139,11 @@ class CreditGuarantee(models.Model):
     @api.constrains("amount")
     def _check_amount(self):
         self._credit_check_positive("amount")
+        label = self._field_label("amount")
+        for guarantee in self:  # NaN passes the positive check; 1e20 is a typing error
+            guarantee.company_id._credit_check_figure(
+                guarantee.amount, label, guarantee.display_name, currency=guarantee.currency_id
+            )
 
     @api.constrains("coverage_percent")
     def _check_coverage_percent(self):
@@ -156,6 +163,7 @@ class CreditGuarantee(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_finite_values(self, vals_list)
         for vals in vals_list:
             if vals.get("state", "draft") != "draft" or any(
                 vals.get(name) for name in WORKFLOW_FIELDS - {"state"}
@@ -164,6 +172,7 @@ class CreditGuarantee(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        check_finite_values(self, [vals])
         changing_state = self.env.cr.cache.get(STATE_CHANGE_KEY)
         if not changing_state and WORKFLOW_FIELDS & vals.keys():
             raise UserError(
@@ -180,6 +189,8 @@ class CreditGuarantee(models.Model):
                     )
                 )
         old_ends = {guarantee: guarantee.valid_to for guarantee in self} if "valid_to" in vals else {}
+        if {"state", "company_id"} & vals.keys():
+            self.env.registry.clear_cache()  # _credit_companies_with_active_guarantees
         result = super().write(vals)
         changed = self.browse()
         for guarantee, old_end in old_ends.items():
@@ -195,6 +206,19 @@ class CreditGuarantee(models.Model):
                 changed |= guarantee
         changed._reevaluate_held_orders()
         return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()  # _credit_companies_with_active_guarantees
+        return result
+
+    @api.model
+    @ormcache()
+    def _credit_companies_with_active_guarantees(self):
+        """Ids of the companies with an active guarantee (cached, cleared when a guarantee
+        changes state or company, or is deleted; guarantees are created as drafts)."""
+        groups = self.sudo()._read_group([("state", "=", "active")], ["company_id"])
+        return frozenset(company.id for [company] in groups)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):
@@ -262,7 +286,10 @@ class CreditGuarantee(models.Model):
     @api.model
     def _query_secured_capacity(self, partner_ids, company, check_date):
         """``{partner_id: {currency_id: secured amount}}`` of the guarantees active and valid on
-        ``check_date``: one grouped query, whatever the number of guarantees."""
+        ``check_date``: one grouped query, whatever the number of guarantees; none in a company
+        without active guarantees."""
+        if company.id not in self._credit_companies_with_active_guarantees():
+            return {}
         self.flush_model(
             [
                 "partner_id",

@@ -3,6 +3,8 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .res_company import check_finite_values
+
 
 class CreditInsuranceCover(models.Model):
     """One buyer's cover under a credit insurance policy: the insurer's insured limit for it.
@@ -69,6 +71,11 @@ class CreditInsuranceCover(models.Model):
     @api.constrains("insured_limit")
     def _check_insured_limit(self):
         self._credit_check_positive("insured_limit")
+        label = self._field_label("insured_limit")
+        for cover in self:  # NaN passes the positive check; 1e20 is a typing error
+            cover.policy_id.company_id._credit_check_figure(
+                cover.insured_limit, label, cover.display_name, currency=cover.currency_id
+            )
 
     @api.constrains("date_from", "date_to")
     def _check_dates(self):
@@ -84,11 +91,13 @@ class CreditInsuranceCover(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_finite_values(self, vals_list)
         covers = super().create(vals_list)
         covers._reevaluate_held_orders()
         return covers
 
     def write(self, vals):
+        check_finite_values(self, [vals])
         old_partners = self.partner_id if "partner_id" in vals else self.env["res.partner"]
         result = super().write(vals)
         self._reevaluate_held_orders(old_partners)

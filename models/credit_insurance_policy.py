@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .res_company import check_finite_values
+
 POLICY_STATES = [("draft", "Draft"), ("active", "Active"), ("ended", "Ended")]
 
 
@@ -71,7 +73,13 @@ class CreditInsurancePolicy(models.Model):
     # CRUD
     # ------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_finite_values(self, vals_list)
+        return super().create(vals_list)
+
     def write(self, vals):
+        check_finite_values(self, [vals])
         result = super().write(vals)
         if {"date_from", "date_to"} & vals.keys():
             self.filtered(lambda policy: policy.state == "active").cover_ids._reevaluate_held_orders()

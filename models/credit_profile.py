@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE
+from .res_company import check_finite_values
 
 # Settings whose changes go to the limit history, with how to show their values.
 AUDITED_FIELDS = ("mode", "tolerance_percent", "on_hold", "limit_valid_until")
@@ -272,9 +273,17 @@ class CreditProfile(models.Model):
 
     @api.constrains("tolerance_percent", "company_id")
     def _check_tolerance_percent(self):
-        """A tolerance only warns: it may not grant more than the company's maximum."""
+        """A tolerance is a percentage from 0 to 100; it only warns, so it may not grant more
+        than the company's maximum."""
         for profile in self:
             company = profile.company_id
+            company._credit_check_figure(
+                profile.tolerance_percent,
+                self._fields["tolerance_percent"]._description_string(self.env),
+                profile.partner_id.display_name,
+                maximum=100.0,
+                percent=True,
+            )
             if round(profile.tolerance_percent, 2) > round(company.credit_max_tolerance, 2):
                 raise ValidationError(
                     _(
@@ -308,6 +317,11 @@ class CreditProfile(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         # A limit in its currency is set like any limit change (rights, rate, history).
+        check_finite_values(self.browse(), vals_list)
+        for vals in vals_list:
+            if "tolerance_percent" in vals:
+                # Before the INSERT, whose CHECK constraint would name no figure.
+                self.new(vals)._check_tolerance_percent()
         vals_list = [dict(vals) for vals in vals_list]
         limit_vals_list = [
             {name: vals.pop(name) for name in LIMIT_CURRENCY_FIELDS if name in vals} for vals in vals_list
@@ -319,6 +333,7 @@ class CreditProfile(models.Model):
         return profiles
 
     def write(self, vals):
+        check_finite_values(self, [vals])
         if any(name in vals for name in LIMIT_CURRENCY_FIELDS):
             # The limit in its currency goes through _credit_set_limit, after the other values.
             vals = dict(vals)
@@ -339,6 +354,11 @@ class CreditProfile(models.Model):
             for company, profiles in self.grouped("company_id").items():
                 self.env["sale.order"]._credit_reevaluate_partners(profiles.partner_id, company)
         return result
+
+    def _write_past_limit_routing(self, vals):
+        """Write ``vals`` past this model's ``write``, which routes the limit in its currency
+        through ``_credit_set_limit`` (that method's own write)."""
+        return super().write(vals)
 
     # ------------------------------------------------------------
     # ACTIONS

@@ -3,10 +3,11 @@
 import math
 from dataclasses import replace
 
+from psycopg2 import errors as pg_errors
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
-from psycopg2 import errors as pg_errors
 
 from ..credit_policy.decision import CreditFacts, evaluate
 

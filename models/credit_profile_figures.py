@@ -1,7 +1,7 @@
 """Computed figures of the credit profile: limit, exposure, group, insurance, payment behaviour."""
 
-
 from markupsafe import Markup
+
 from odoo import _, api, fields, models
 
 from ..credit_policy.groups import member_shares

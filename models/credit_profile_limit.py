@@ -3,7 +3,7 @@
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date
 
 _logger = logging.getLogger(__name__)
@@ -118,8 +118,12 @@ class CreditProfile(models.Model):
         company = self.company_id
         company_currency = company.currency_id
         currency = currency or company_currency
-        if amount < 0:
-            raise ValidationError(_("Limit in Its Currency: a credit limit cannot be negative."))
+        company._credit_check_figure(
+            amount,
+            self._fields["limit_amount_currency"]._description_string(self.env),
+            self.partner_id.display_name,
+            currency=currency,
+        )
         today = fields.Date.context_today(self)
         rate = 1.0 if currency == company_currency else self._credit_limit_rate(currency, today)
         partner = self.partner_id.with_company(company).sudo()
@@ -130,7 +134,7 @@ class CreditProfile(models.Model):
         if old_currency == currency and not currency.compare_amounts(old_amount, amount):
             return False
         foreign = currency != company_currency
-        super().write(
+        self._write_past_limit_routing(
             {
                 "limit_currency_id": currency.id if foreign else False,
                 "limit_amount_currency": amount if foreign else 0.0,
@@ -210,9 +214,7 @@ class CreditProfile(models.Model):
             "new_limit_amount": new_limit,
         }
         if self.limit_currency_id:
-            super(CreditProfile, self.sudo()).write(
-                {"limit_currency_id": False, "limit_amount_currency": 0.0}
-            )
+            self.sudo()._write_past_limit_routing({"limit_currency_id": False, "limit_amount_currency": 0.0})
         return limit_vals
 
     @api.model

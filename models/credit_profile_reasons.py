@@ -1,7 +1,5 @@
 """The texts explaining a credit decision, one renderer per reason code."""
 
-
-
 from odoo import _, fields, models
 from odoo.tools import format_date, formatLang
 

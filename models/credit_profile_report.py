@@ -50,11 +50,6 @@ class CreditProfile(models.Model):
         """``{partner_id: {bucket index: {currency_id: residual}}}`` of the commercial partners'
         open receivable items in ``company`` on ``report_date``; the bucket index is
         ``credit_policy.aging.bucket_index`` of the days past due, computed by the database."""
-        self.env["account.move.line"].flush_model(
-            ["partner_id", "company_id", "account_id", "parent_state", "reconciled",
-             "amount_residual_currency", "currency_id", "date_maturity"]
-        )
-        self.env["account.account"].flush_model(["account_type"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         rows = self.env.execute_query(
             SQL(
@@ -69,17 +64,14 @@ class CreditProfile(models.Model):
                   JOIN res_partner partner ON partner.id = aml.partner_id
                   JOIN account_account account ON account.id = aml.account_id
                  WHERE partner.commercial_partner_id IN %(partners)s
-                   AND aml.company_id = %(company)s
-                   AND account.account_type = 'asset_receivable'
-                   AND aml.parent_state = 'posted'
-                   AND aml.reconciled IS NOT TRUE
+                   AND %(open_receivable)s
                    AND aml.amount_residual_currency <> 0
               GROUP BY 1, 2, 3
                 """,
                 date=report_date,
                 thresholds=first_days(edges),
                 partners=partner_ids,
-                company=company.id,
+                open_receivable=self._open_receivable_condition(company),
             )
         )
         result = defaultdict(lambda: defaultdict(dict))

@@ -1,9 +1,50 @@
+import math
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import float_compare, formatLang
 
 from ..credit_policy.aging import DEFAULT_EDGES, format_edges, parse_edges
 from ..credit_policy.decision import CreditPolicy
+
+# The largest amount a credit figure (limit, cap, guarantee, threshold) may be: beyond any real
+# limit, also in currencies of small unit, and still exact to the unit in a float. Larger
+# figures are typing or import errors (1e20 has lost its cents and its meaning).
+MAX_CREDIT_AMOUNT = 1e15
+# The largest number of days a policy setting may count (a century).
+MAX_CREDIT_DAYS = 36500
+# Company policy figures: amounts in the company currency, and days.
+POLICY_AMOUNT_FIELDS = (
+    "credit_overdue_amount",
+    "credit_max_order_amount",
+    "credit_limit_second_approval_threshold",
+)
+POLICY_DAYS_FIELDS = ("credit_overdue_days", "credit_review_lead_days", "credit_repayment_grace_days")
+
+
+def check_finite_values(records, vals_list):
+    """Refuse NaN and infinity among the numbers of ``vals_list``, the values of ``records``'
+    ``write`` (or, ``records`` empty, of a ``create``), naming the field and whose it is: the
+    ORM rounds a monetary value before any constraint runs, and fails on them with a bare
+    ``ValueError`` naming nothing."""
+    env = records.env
+    for vals in vals_list:
+        for name, value in vals.items():
+            field = records._fields.get(name)
+            if field is None or field.type not in ("float", "monetary"):
+                continue
+            if not isinstance(value, float) or math.isfinite(value):
+                continue
+            subject = ", ".join(records.mapped("display_name")) or vals.get(records._rec_name)
+            raise ValidationError(
+                env._(
+                    "%(field)s of %(subject)s must be a number, not %(value)s.",
+                    field=field._description_string(env),
+                    subject=subject or records._description,
+                    value=env["res.company"]._credit_format_figure(value),
+                )
+            )
+
 
 RULE_ACTIONS = [
     ("block", "Block"),
@@ -186,21 +227,31 @@ class ResCompany(models.Model):
     # CONSTRAINTS
     # ------------------------------------------------------------
 
+    @api.constrains(*POLICY_AMOUNT_FIELDS)
+    def _check_credit_policy_amounts(self):
+        for company in self:
+            for name in POLICY_AMOUNT_FIELDS:
+                company._credit_check_figure(
+                    company[name], self._credit_field_label(name), company.name, currency=company.currency_id
+                )
+
+    @api.constrains(*POLICY_DAYS_FIELDS)
+    def _check_credit_policy_days(self):
+        for company in self:
+            for name in POLICY_DAYS_FIELDS:
+                label = self._credit_field_label(name)
+                company._credit_check_figure(
+                    company[name], label, company.name, maximum=MAX_CREDIT_DAYS, digits=0
+                )
+
     @api.constrains("credit_max_tolerance", "credit_default_tolerance")
     def _check_credit_tolerance(self):
         for company in self:
-            maximum = company.credit_max_tolerance
-            if float_compare(maximum, 0.0, precision_digits=2) < 0 or float_compare(
-                maximum, 100.0, precision_digits=2
-            ) > 0:
-                raise ValidationError(
-                    _(
-                        "The maximum tolerance of %(company)s must be between 0%% and 100%%, "
-                        "not %(maximum)s%%.",
-                        company=company.name,
-                        maximum=company._credit_format_percent(maximum),
-                    )
+            for name in ("credit_default_tolerance", "credit_max_tolerance"):
+                company._credit_check_figure(
+                    company[name], self._credit_field_label(name), company.name, maximum=100.0, percent=True
                 )
+            maximum = company.credit_max_tolerance
             if float_compare(company.credit_default_tolerance, maximum, precision_digits=2) > 0:
                 raise ValidationError(
                     _(
@@ -255,6 +306,19 @@ class ResCompany(models.Model):
                 ) from error
 
     # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_finite_values(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_finite_values(self, [vals])
+        return super().write(vals)
+
+    # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
 
@@ -265,6 +329,54 @@ class ResCompany(models.Model):
 
     def _credit_format_percent(self, value):
         return formatLang(self.env, value, digits=2)
+
+    @api.model
+    def _credit_field_label(self, field_name, model=None):
+        """The label of ``field_name`` (of ``model``, default: the company) in the user's language."""
+        return self.env[model or self._name]._fields[field_name]._description_string(self.env)
+
+    @api.model
+    def _credit_format_figure(self, value, currency=None, percent=False, digits=2):
+        """``value`` as typed, readable also when it is not a finite number."""
+        if math.isnan(value):
+            return _("NaN (not a number)")
+        if math.isinf(value):
+            return _("infinity") if value > 0 else _("minus infinity")
+        if currency:
+            return formatLang(self.env, value, currency_obj=currency)
+        text = formatLang(self.env, value, digits=digits)
+        return f"{text}%" if percent else text
+
+    @api.model
+    def _credit_check_figure(
+        self,
+        value,
+        field_label,
+        subject,
+        currency=None,
+        minimum=0.0,
+        maximum=MAX_CREDIT_AMOUNT,
+        percent=False,
+        digits=2,
+    ):
+        """Refuse a credit figure that is not a finite number from ``minimum`` to ``maximum``
+        (NaN, infinity, negative, or too large to be meant), naming the field, whose it is and
+        the figure. Entered through a form, RPC or an import alike."""
+        if value is None or value is False:
+            return
+        if math.isfinite(value) and minimum <= value <= maximum:
+            return
+        formatted = {"currency": currency, "percent": percent, "digits": digits}
+        raise ValidationError(
+            _(
+                "%(field)s of %(subject)s must be a number from %(minimum)s to %(maximum)s, not %(value)s.",
+                field=field_label,
+                subject=subject,
+                minimum=self._credit_format_figure(minimum, **formatted),
+                maximum=self._credit_format_figure(maximum, **formatted),
+                value=self._credit_format_figure(value, **formatted),
+            )
+        )
 
     def _credit_format_amount(self, amount):
         """An amount in the company currency as a limit: 0 reads "no limit checked"."""

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
+from .res_company import check_finite_values
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -56,6 +58,11 @@ class ResConfigSettings(models.TransientModel):
     )
     credit_aging_edges = fields.Char(related="company_id.credit_aging_edges", readonly=False)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_finite_values(self, vals_list)
+        return super().create(vals_list)
+
     @api.depends("company_id")
     def _compute_credit_tolerances(self):
         for setting in self:
@@ -84,6 +91,8 @@ class ResConfigSettings(models.TransientModel):
                 continue
             old_limit = partners.with_company(company)._credit_default_limit()
             new_limit = setting.account_default_credit_limit or 0.0
+            label = company._credit_field_label("account_default_credit_limit", self._name)
+            company._credit_check_figure(new_limit, label, company.name, currency=company.currency_id)
             if not company.currency_id.compare_amounts(old_limit, new_limit):
                 continue
             if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):

@@ -176,8 +176,10 @@ class ResPartner(models.Model):
                 if "credit_limit" in defaults:
                     vals["credit_limit"] = defaults["credit_limit"]
             limit = None
-            if "credit_limit" in vals and (vals.get("is_company") or not vals.get("parent_id")):
+            if "credit_limit" in vals:
                 value = self._fields["credit_limit"].convert_to_cache(vals["credit_limit"], self)
+                self._credit_check_limit_value(value, vals.get("name") or "")
+            if "credit_limit" in vals and (vals.get("is_company") or not vals.get("parent_id")):
                 if company.currency_id.compare_amounts(value, fallback):
                     limit = value
                     del vals["credit_limit"]
@@ -209,6 +211,8 @@ class ResPartner(models.Model):
             # company-dependent): Odoo's own rules apply, exactly as without this add-on.
             return super().write(vals)
         self._credit_check_limit_rights()
+        new_limit = self._fields["credit_limit"].convert_to_cache(vals["credit_limit"], self)
+        self._credit_check_limit_value(new_limit)
         # Setting limits is the credit manager's right, whether or not they may edit
         # contacts or see accounting fields: only the limit itself is written as superuser.
         partners = self.sudo()
@@ -238,6 +242,16 @@ class ResPartner(models.Model):
         """The limit of a customer without one of its own in the current company (Odoo's
         company default credit limit, an ``ir.default``; 0 without one)."""
         return self._fields["credit_limit"].get_company_dependent_fallback(self) or 0.0
+
+    def _credit_check_limit_value(self, limit, partner_names=None):
+        """Refuse a credit limit that is negative, not a finite number or absurdly large (an
+        import's "nan", "-500" or "1e20"), naming the customers and the figure: the credit
+        check and the warning rules count on a limit from 0 ("no limit checked") up."""
+        if partner_names is None:
+            partner_names = ", ".join(self.commercial_partner_id.mapped("display_name"))
+        company = self.env.company
+        label = company._credit_field_label("credit_limit", self._name)
+        company._credit_check_figure(limit, label, partner_names, currency=company.currency_id)
 
     def _credit_check_limit_rights(self, partner_names=None):
         """Raise unless the current user may set credit limits directly in the current
@@ -316,6 +330,7 @@ class ResPartner(models.Model):
         """Write the company-currency limit that follows a limit set in another currency (in the
         current company), as superuser and without recording it: the limit set is what the
         credit profile records (``credit.profile._credit_set_limit``)."""
+        self._credit_check_limit_value(amount)
         return super(ResPartner, self.sudo()).write({"credit_limit": amount})
 
     def action_open_credit_profile(self):

@@ -1,6 +1,7 @@
 from . import test_credit_check
 from . import test_approval
 from . import test_concurrency
+from . import test_bad_input
 from . import test_credit_rules
 from . import test_exposure
 from . import test_security

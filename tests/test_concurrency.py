@@ -8,25 +8,34 @@ sees uncommitted data: ``TransactionCase`` (one cursor, rolled back) cannot
 show what happens between two salespeople confirming at the same moment.
 """
 
+import logging
+import random
 import sys
 import threading
+import time
 import traceback
 import uuid
+from itertools import cycle
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError
 from odoo.modules.registry import DummyRLock, Registry
+from odoo.service import model as rpc_model
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 from odoo.tools import SQL, mute_logger
 
 from .common import CREDIT_POLICY
 
+_logger = logging.getLogger(__name__)
+
 # Bounds on every wait, so a broken lock shows as a failure instead of a hung test run.
 BARRIER_TIMEOUT = 30
 JOIN_TIMEOUT = 40
-
+# Rounds of the load test: each a pair of confirmations of one customer at the same moment.
+LOAD_ROUNDS = 100
 
 
 @tagged("post_install", "-at_install")
@@ -128,13 +137,21 @@ class TestConcurrentConfirmation(BaseCase):
             self._remember(customer)
             if limit:
                 customer.with_company(self.company_id).credit_limit = limit
+            customer_id = customer.id
+        return customer_id, self._commit_quotations(customer_id, order_amounts)
+
+    def _commit_quotations(self, customer_id, order_amounts):
+        """One committed quotation of ``customer_id`` per amount, for each salesman in turn.
+        Returns their ids. Fixtures: created without chatter or assignment e-mails."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             orders = (
                 env["sale.order"]
                 .with_company(self.company_id)
                 .create(
                     [
                         {
-                            "partner_id": customer.id,
+                            "partner_id": customer_id,
                             "company_id": self.company_id,
                             "user_id": salesman_id,
                             "order_line": [
@@ -148,12 +165,12 @@ class TestConcurrentConfirmation(BaseCase):
                                 )
                             ],
                         }
-                        for amount, salesman_id in zip(order_amounts, self.salesman_ids, strict=True)
+                        for amount, salesman_id in zip(order_amounts, cycle(self.salesman_ids))
                     ]
                 )
             )
             self.assertEqual(orders.mapped("amount_total"), list(order_amounts))
-            return customer.id, orders.ids
+            return orders.ids
 
     def _confirm_concurrently(self, order_ids):
         """Confirm each order as its salesman, in parallel transactions that all take their
@@ -282,6 +299,85 @@ class TestConcurrentConfirmation(BaseCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             self.assertEqual(env["sale.order"].browse(order_ids).mapped("state"), ["sale", "sale"])
+
+    def test_hundred_simultaneous_pairs_never_pass_the_limit_together(self):
+        """Limit 1,000; 100 rounds, each two quotations confirmed at the same moment, each
+        within the limit alone (540 to 900) and over it together. Every round: exactly one
+        passes, the other is refused with the credit explanation and its figures, no
+        serialization error reaches the salesman, and the exposure stays within the limit.
+        The passed order is cancelled after its round, so each round starts from 0.
+
+        Odoo's retry waits a random 0-2 s (0-4 s, ...) before retrying; the waits are
+        shortened twentyfold here to keep the run short (what is retried is unchanged)."""
+        limit = 1000.0
+        pairs = [(600.0 + n % 7 * 50.0, 700.0 - n % 5 * 40.0) for n in range(LOAD_ROUNDS)]
+        customer_id, first_pair = self._commit_customer(limit, pairs[0])
+        # All the quotations at once (one transaction), in pairs: (salesman 1's, salesman 2's).
+        order_ids = self._commit_quotations(customer_id, [a for pair in pairs[1:] for a in pair])
+        pair_ids = [first_pair, *zip(order_ids[::2], order_ids[1::2], strict=True)]
+        retries = []
+
+        def short_wait(low, high):
+            retries.append(high)
+            return random.uniform(low, high) / 20
+
+        both_passed, none_passed, errors, unexplained, over_limit = [], [], [], [], []
+        started = time.monotonic()
+        with (
+            patch.object(rpc_model, "random", SimpleNamespace(uniform=short_wait)),
+            mute_logger("odoo.service.model"),
+        ):
+            for round_no, (pair, amounts) in enumerate(zip(pair_ids, pairs, strict=True)):
+                outcomes = self._confirm_concurrently(pair)
+                confirmed = [oid for oid, outcome in outcomes.items() if outcome == "confirmed"]
+                refused = {oid: outcome for oid, outcome in outcomes.items() if outcome != "confirmed"}
+                if len(confirmed) == 2:
+                    both_passed.append(round_no)
+                elif not confirmed:
+                    none_passed.append((round_no, outcomes))
+                for outcome in refused.values():
+                    if not isinstance(outcome, UserError):
+                        errors.append((round_no, repr(outcome)))
+                    elif not self._explains_limit(str(outcome), limit, sum(amounts)):
+                        unexplained.append((round_no, str(outcome)))
+                exposure = self._exposure_then_cancel(customer_id, confirmed)
+                if exposure > limit:
+                    over_limit.append((round_no, exposure))
+        _logger.info(
+            "%s simultaneous pairs in %.1fs, %s retries after a serialization failure",
+            LOAD_ROUNDS,
+            time.monotonic() - started,
+            len(retries),
+        )
+
+        self.assertEqual(both_passed, [], "rounds where both orders passed the limit together")
+        self.assertEqual(over_limit, [], "rounds that ended with the exposure over the limit")
+        self.assertEqual(errors, [], "refusals that were not a UserError (e.g. a serialization error)")
+        self.assertEqual(unexplained, [], "refusals without the credit explanation and its figures")
+        self.assertEqual(none_passed, [], "rounds where neither order passed (each fits alone)")
+        # Each round's loser waited for the winner's lock and was retried: the pairs overlapped.
+        self.assertGreaterEqual(len(retries), LOAD_ROUNDS, "every round must have raced")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            checks = env["credit.check"].search([("partner_id", "=", customer_id)])
+            self.assertEqual(len(checks), LOAD_ROUNDS, "one recorded refusal per round")
+            self.assertEqual(set(checks.mapped("result")), {"blocked"})
+
+    def _explains_limit(self, message, limit, pair_total):
+        """Whether a refusal gives the limit rule with its figures: the limit and the exposure
+        after the order (the winner's order plus the refused one: the pair's total)."""
+        figures = [f"{limit:,.2f}", f"{pair_total:,.2f}"]
+        return "Credit limit exceeded" in message and all(figure in message for figure in figures)
+
+    def _exposure_then_cancel(self, customer_id, order_ids):
+        """The customer's exposure once a round is over; then its confirmed orders are cancelled
+        (committed), so the next round starts with the whole limit available."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            profile = env["credit.profile"].search([("partner_id", "=", customer_id)])
+            exposure = profile.with_company(self.company_id).exposure_amount
+            env["sale.order"].browse(order_ids)._action_cancel()
+        return exposure
 
     def test_concurrent_first_checks_of_a_new_customer(self):
         """A customer without a credit profile yet (no limit): two concurrent first
