@@ -23,6 +23,8 @@ from . import credit_insurance_policy
 from . import credit_insurance_cover
 from . import credit_country_risk
 from . import credit_rating_engine
+from . import credit_rating_engine_batch
+from . import credit_rating_engine_facts
 from . import credit_check
 from . import credit_approval
 from . import credit_limit_request
@@ -38,6 +40,7 @@ from . import account_partial_reconcile
 from . import credit_warning_rule
 from . import credit_alert
 from . import credit_decision_log
+from . import credit_decision_log_entries
 from . import payment_transaction
 from . import account_payment_term
 from . import crm_team

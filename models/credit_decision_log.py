@@ -3,13 +3,13 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_date, formatLang
+from odoo.tools import SQL
 
 from ..credit_policy.decision_log import (
     BREAK_CONTENT,
     BREAK_LINK,
     BREAK_MISSING,
-    amount_text,
+    CONTENT_FIELDS,
     canonical_json,
     link,
     verify_chain,
@@ -28,17 +28,6 @@ EVENTS = [
     ("hold_released", "Hold Released"),
     ("rating", "Rating"),
 ]
-# Credit check results that are decisions: a block, or a block let through (approval, bypass
-# right, Odoo amending a confirmed order). Passing and warning checks are not logged.
-CHECK_EVENTS = {
-    "blocked": "check_blocked",
-    "held_online": "check_blocked",
-    "approved": "check_overridden",
-    "bypassed": "check_overridden",
-    "system_amended": "check_overridden",
-}
-# Settings history rows that are decisions.
-LIMIT_FIELDS = ("credit_limit", "default_credit_limit")
 # First key of the transaction-level advisory lock serialising one company's appends
 # (the second key is the company id).
 LOCK_NAMESPACE = 0x5CCD1061
@@ -69,6 +58,9 @@ class CreditDecisionLog(models.Model):
     only (one INSERT per batch, under a per-company advisory lock); the ORM refuses to
     create, change or delete them, for administrators and the superuser too. A change made
     in SQL is found by ``action_verify`` and the daily ``_cron_verify``.
+
+    What is logged for each kind of decision (the entry builders ``_log_*``) is in
+    ``credit_decision_log_entries.py``.
     """
 
     _name = "credit.decision.log"
@@ -263,322 +255,13 @@ class CreditDecisionLog(models.Model):
         return self.browse([row[0] for row in inserted])
 
     # ------------------------------------------------------------
-    # WHAT IS LOGGED
-    # ------------------------------------------------------------
-
-    @api.model
-    def _money(self, amount, currency):
-        return formatLang(self.env, amount or 0.0, currency_obj=currency)
-
-    @api.model
-    def _log_checks(self, checks, wait=True):
-        """Log the blocked and overridden ``credit.check`` records among ``checks``."""
-        checks = checks.filtered(lambda check: check.result in CHECK_EVENTS)
-        if not checks:
-            return self.browse()
-        results = dict(checks._fields["result"]._description_selection(self.env))
-        entries = []
-        for check in checks.sudo():
-            currency = check.company_id.currency_id
-            money = lambda amount, currency=currency: self._money(amount, currency)  # noqa: E731
-            entries.append(
-                {
-                    "company_id": check.company_id.id,
-                    "event": CHECK_EVENTS[check.result],
-                    "partner_id": check.partner_id.id,
-                    "user_id": check.user_id.id,
-                    "res_model": "credit.check",
-                    "res_id": check.id,
-                    "summary": _(
-                        "%(order)s of %(partner)s, %(result)s for %(user)s: order %(amount)s, exposure "
-                        "%(before)s to %(after)s, credit limit %(limit)s.\n%(reasons)s",
-                        order=check.order_id.name or "-",
-                        partner=check.partner_id.display_name,
-                        result=results[check.result],
-                        user=check.user_id.name,
-                        amount=money(check.order_amount),
-                        before=money(check.exposure_before),
-                        after=money(check.exposure_after),
-                        limit=money(check.credit_limit),
-                        reasons=check.reasons or "",
-                    ),
-                    "payload": {
-                        "result": check.result,
-                        "order_id": check.order_id.id or None,
-                        "order": check.order_id.name or None,
-                        "currency": currency.name,
-                        "order_amount": amount_text(check.order_amount),
-                        "exposure_before": amount_text(check.exposure_before),
-                        "exposure_after": amount_text(check.exposure_after),
-                        "credit_limit": amount_text(check.credit_limit),
-                        "reasons": check.reasons or "",
-                    },
-                }
-            )
-        return self._append_batch(entries, wait=wait)
-
-    @api.model
-    def _log_checks_outlasting(self, checks, main_cr):
-        """Log blocked ``checks`` written through a second cursor (``credit.check``'s
-        ``_record_outlasting_rollback``) while ``main_cr`` waits for it.
-
-        The main transaction may hold the company's chain lock (it logged a decision
-        earlier, e.g. an order of the same batch passed by approval): waiting for it here
-        would wait for ever. The lock is only tried; when it is taken, the entries are
-        appended once the main transaction has ended (committed or rolled back), in a
-        cursor of their own.
-        """
-        if self._log_checks(checks, wait=False) is not False:
-            return True
-        registry, uid, context, check_ids = (
-            self.env.registry,
-            self.env.uid,
-            dict(self.env.context),
-            checks.ids,
-        )
-
-        def append_later():
-            try:
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, uid, context, su=True)
-                    logged = env["credit.decision.log"].search_count(
-                        [("res_model", "=", "credit.check"), ("res_id", "in", check_ids)]
-                    )
-                    todo = env["credit.check"].browse(check_ids).exists()
-                    if todo and not logged:
-                        env["credit.decision.log"]._log_checks(todo)
-            except Exception:  # noqa: BLE001 - after the request: nothing to give the error to
-                _logger.exception(
-                    "Blocked credit checks %s could not be added to the decision log.", check_ids
-                )
-
-        main_cr.postcommit.add(append_later)
-        main_cr.postrollback.add(append_later)
-        return False
-
-    @api.model
-    def _log_approvals(self, approvals):
-        """Log the decided (approved or rejected) ``credit.approval`` records among ``approvals``."""
-        approvals = approvals.sudo().filtered(lambda approval: approval.state in ("approved", "rejected"))
-        entries = []
-        for approval in approvals:
-            approved = approval.state == "approved"
-            approver = approval.approver_id or self.env.user
-            if approved:
-                summary = _(
-                    "Override %(approval)s of %(order)s for %(partner)s approved by %(user)s up to %(amount)s"
-                    " until %(date)s (requested by %(requester)s: order %(total)s, exposure after %(after)s, "
-                    "credit limit %(limit)s).\n%(reason)s",
-                    approval=approval.name,
-                    order=approval.order_id.name,
-                    partner=approval.partner_id.display_name,
-                    user=approver.name,
-                    amount=self._money(approval.approved_amount, approval.order_currency_id),
-                    date=format_date(self.env, approval.valid_until)
-                    if approval.valid_until
-                    else _("no end date"),
-                    requester=approval.requested_by_id.name,
-                    total=self._money(approval.snapshot_order_amount, approval.order_currency_id),
-                    after=self._money(approval.snapshot_exposure_after, approval.company_id.currency_id),
-                    limit=self._money(approval.snapshot_limit, approval.company_id.currency_id),
-                    reason=approval.decision_reason or "",
-                )
-            else:
-                summary = _(
-                    "Override %(approval)s of %(order)s for %(partner)s rejected by %(user)s (requested by "
-                    "%(requester)s: order %(total)s): %(reason)s",
-                    approval=approval.name,
-                    order=approval.order_id.name,
-                    partner=approval.partner_id.display_name,
-                    user=approver.name,
-                    requester=approval.requested_by_id.name,
-                    total=self._money(approval.snapshot_order_amount, approval.order_currency_id),
-                    reason=approval.decision_reason or "",
-                )
-            entries.append(
-                {
-                    "company_id": approval.company_id.id,
-                    "event": "approval_approved" if approved else "approval_rejected",
-                    "partner_id": approval.partner_id.id,
-                    "user_id": approver.id,
-                    "res_model": "credit.approval",
-                    "res_id": approval.id,
-                    "summary": summary,
-                    "payload": {
-                        "approval": approval.name,
-                        "state": approval.state,
-                        "order_id": approval.order_id.id,
-                        "order": approval.order_id.name,
-                        "requested_by_id": approval.requested_by_id.id,
-                        "order_currency": approval.order_currency_id.name,
-                        "approved_amount": amount_text(approval.approved_amount) if approved else None,
-                        "valid_until": approval.valid_until or None,
-                        "snapshot_order_amount": amount_text(approval.snapshot_order_amount),
-                        "snapshot_limit": amount_text(approval.snapshot_limit),
-                        "snapshot_exposure_before": amount_text(approval.snapshot_exposure_before),
-                        "snapshot_exposure_after": amount_text(approval.snapshot_exposure_after),
-                        "blocking_codes": approval.blocking_codes or "",
-                        "decision_reason": approval.decision_reason or "",
-                    },
-                }
-            )
-        return self._append_batch(entries)
-
-    @api.model
-    def _log_setting_changes(self, rows):
-        """Log the limit changes and holds among ``credit.limit.history`` ``rows``."""
-        rows = rows.filtered(lambda row: row.field_name in LIMIT_FIELDS or row.field_name == "on_hold")
-        entries = []
-        for row in rows.sudo():
-            partner = row.partner_id.display_name or row.company_id.name
-            if row.field_name == "on_hold":
-                held = row.new_value == "True"
-                event = "hold_set" if held else "hold_released"
-                if held:
-                    summary = _("%(partner)s put on credit hold by %(user)s: %(reason)s")
-                else:
-                    summary = _("Credit hold of %(partner)s released by %(user)s: %(reason)s")
-                summary = summary % {"partner": partner, "user": row.user_id.name, "reason": row.reason or ""}
-            else:
-                event = "limit_changed"
-                old = row.old_limit_amount if row.old_limit_currency_id else _as_float(row.old_value)
-                new = row.new_limit_amount if row.new_limit_currency_id else _as_float(row.new_value)
-                company_currency = row.company_id.currency_id
-                summary = _(
-                    "%(what)s changed from %(old)s to %(new)s by %(user)s: %(reason)s",
-                    what=_("Credit limit of %(partner)s", partner=partner)
-                    if row.field_name == "credit_limit"
-                    else _("Default credit limit of %(company)s", company=row.company_id.name),
-                    old=self._money(old, row.old_limit_currency_id or company_currency),
-                    new=self._money(new, row.new_limit_currency_id or company_currency),
-                    user=row.user_id.name,
-                    reason=row.reason or "",
-                )
-            entries.append(
-                {
-                    "company_id": row.company_id.id,
-                    "event": event,
-                    "partner_id": row.partner_id.id,
-                    "user_id": row.user_id.id,
-                    "res_model": "credit.limit.history",
-                    "res_id": row.id,
-                    "summary": summary,
-                    "payload": {
-                        "setting": row.field_name,
-                        "old_value": row.old_value or "",
-                        "new_value": row.new_value or "",
-                        "old_limit_currency": row.old_limit_currency_id.name or None,
-                        "old_limit_amount": amount_text(row.old_limit_amount)
-                        if row.old_limit_currency_id
-                        else None,
-                        "new_limit_currency": row.new_limit_currency_id.name or None,
-                        "new_limit_amount": amount_text(row.new_limit_amount)
-                        if row.new_limit_currency_id
-                        else None,
-                        "reason": row.reason or "",
-                    },
-                }
-            )
-        return self._append_batch(entries)
-
-    @api.model
-    def _log_ratings(self, company, vals_list, rating_ids):
-        """Log a run's ratings of ``company`` (the engine's ``vals_list`` and the ids of the
-        rows it inserted): one query for the customers' names, one INSERT."""
-        if not rating_ids:
-            return self.browse()
-        names = dict(
-            self.env.execute_query(
-                SQL(
-                    "SELECT id, COALESCE(complete_name, name) FROM res_partner WHERE id IN %s",
-                    tuple({vals["partner_id"] for vals in vals_list}),
-                )
-            )
-        )
-        currency = company.currency_id
-        entries = []
-        for vals, rating_id in zip(vals_list, rating_ids, strict=True):
-            has_limit = vals.get("has_recommendation")
-            entries.append(
-                {
-                    "company_id": company.id,
-                    "event": "rating",
-                    "partner_id": vals["partner_id"],
-                    "user_id": vals.get("user_id"),
-                    "res_model": "credit.rating",
-                    "res_id": rating_id,
-                    "summary": _(
-                        "%(partner)s rated %(grade)s (score %(score)s, previous grade %(previous)s) as of "
-                        "%(date)s: recommended limit %(limit)s.",
-                        partner=names.get(vals["partner_id"], ""),
-                        grade=vals["grade_code"],
-                        score=f"{vals['score']:.2f}",
-                        previous=vals.get("previous_grade_code") or _("none"),
-                        date=format_date(self.env, vals["date"]),
-                        limit=self._money(vals["recommended_limit"], currency) if has_limit else _("none"),
-                    ),
-                    "payload": {
-                        "grade": vals["grade_code"],
-                        "score": amount_text(vals["score"]),
-                        "previous_grade": vals.get("previous_grade_code") or None,
-                        "date": vals["date"],
-                        "scorecard_id": vals.get("scorecard_id"),
-                        "recommended_limit": amount_text(vals["recommended_limit"]) if has_limit else None,
-                        "currency": currency.name,
-                        "country_cap_applied": bool(vals.get("country_cap_applied")),
-                        "trigger": vals.get("trigger"),
-                    },
-                }
-            )
-        return self._append_batch(entries)
-
-    @api.model
-    def _log_rating_records(self, ratings):
-        """Log ``credit.rating`` records created through the ORM (the engine logs its own)."""
-        fields_ = [
-            "partner_id",
-            "grade_code",
-            "score",
-            "previous_grade_code",
-            "date",
-            "has_recommendation",
-            "recommended_limit",
-            "scorecard_id",
-            "country_cap_applied",
-            "trigger",
-            "user_id",
-        ]
-        logs = self.browse()
-        for company, company_ratings in ratings.sudo().grouped("company_id").items():
-            vals_list = [
-                {name: rating[name].id if name.endswith("_id") else rating[name] for name in fields_}
-                for rating in company_ratings
-            ]
-            logs |= self._log_ratings(company, vals_list, company_ratings.ids)
-        return logs
-
-    # ------------------------------------------------------------
     # VERIFY
     # ------------------------------------------------------------
 
     @api.model
     def _chain_rows(self, company_id):
         """The company's records in sequence order, read ``VERIFY_BATCH`` at a time."""
-        names = [
-            "id",
-            "sequence",
-            "company_id",
-            "date",
-            "user_id",
-            "event",
-            "partner_id",
-            "res_model",
-            "res_id",
-            "summary",
-            "payload",
-            "previous_hash",
-            "hash",
-        ]
+        names = ["id", *CONTENT_FIELDS, "previous_hash", "hash"]
         last = 0
         while True:
             rows = self.env.execute_query_dict(
@@ -737,10 +420,3 @@ class CreditDecisionLog(models.Model):
                 note=message,
             )
         return alert
-
-
-def _as_float(value):
-    try:
-        return float(value or 0.0)
-    except ValueError:
-        return 0.0
