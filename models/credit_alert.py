@@ -217,8 +217,11 @@ class CreditAlert(models.Model):
                     "dedup_key": key,
                 }
             )
-        alerts = self.sudo().with_context(mail_create_nolog=True).create(vals_list)
-        alerts._schedule_activities()
+        # A batch raises thousands of alerts: no chatter message, follower or "assigned to you"
+        # e-mail per alert; the responsible managers follow them through their activities.
+        created = self.sudo().with_context(tracking_disable=True).create(vals_list)
+        alerts = self.sudo().browse(created.ids)
+        alerts._schedule_activities(notify=False)
         alerts._apply_auto_hold()
         return alerts
 
@@ -401,10 +404,13 @@ class CreditAlert(models.Model):
             profiles |= Profile.create([{"partner_id": pid, "company_id": company.id} for pid in missing])
         return {profile.partner_id.id: profile for profile in profiles}
 
-    def _schedule_activities(self):
+    def _schedule_activities(self, notify=True):
+        """An activity on each alert for its responsible user; with ``notify`` False (the nightly
+        batch), no e-mail per activity: it is in the user's activities."""
         activity_type = self.env.ref(ACTIVITY_TYPE)
         model_id = self.env["ir.model"]._get_id(self._name)
         today = fields.Date.context_today(self)
+        severities = dict(self._fields["severity"]._description_selection(self.env))
         vals_list = [
             {
                 "activity_type_id": activity_type.id,
@@ -412,9 +418,9 @@ class CreditAlert(models.Model):
                 "res_id": alert.id,
                 "user_id": alert.user_id.id,
                 "date_deadline": today,
-                "summary": _(
+                "summary": self.env._(
                     "%(severity)s credit alert: %(partner)s",
-                    severity=dict(self._fields["severity"]._description_selection(self.env))[alert.severity],
+                    severity=severities[alert.severity],
                     partner=alert.partner_id.display_name,
                 ),
                 "note": alert.message,
@@ -423,7 +429,7 @@ class CreditAlert(models.Model):
             for alert in self
             if alert.user_id
         ]
-        self.env["mail.activity"].sudo().create(vals_list)
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=not notify).create(vals_list)
 
     def _apply_auto_hold(self):
         """Put the customers of alerts whose rule says so on hold, as superuser, naming the alert."""

@@ -9,8 +9,11 @@ from odoo.tools import format_date
 
 from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE, review_due
 from .credit_profile import REVIEW_STATES
+from .cron_batch import commit_cron_batch
 
 _logger = logging.getLogger(__name__)
+# Profiles per committed batch of the nightly review job.
+REVIEW_BATCH = 1000
 
 
 class CreditProfile(models.Model):
@@ -70,27 +73,60 @@ class CreditProfile(models.Model):
         return self.env["res.company"]._credit_manager_users(self.company_id).sorted("id")[:1]
 
     @api.model
-    def _cron_schedule_reviews(self):
-        """Schedule one review activity per review date that is due soon (or already overdue)."""
-        profiles = self.sudo().search([("review_state", "in", (REVIEW_DUE_SOON, REVIEW_OVERDUE))])
-        todo = profiles.filtered(lambda profile: profile.review_activity_date != profile.review_date)
-        for profile in todo:
+    def _cron_schedule_reviews(self, batch_size=REVIEW_BATCH):
+        """Schedule one review activity per review date that is due soon (or already overdue).
+
+        By batches of profiles in id order, each committed when the cron runs it: a run that
+        stops halfway is taken up by the next one, which skips the profiles whose activity
+        for their review date exists (``review_activity_date``). Returns the profiles given
+        an activity (as ids only: memory stays flat)."""
+        domain = [("review_state", "in", (REVIEW_DUE_SOON, REVIEW_OVERDUE))]
+        profiles = self.sudo()
+        scheduled_ids, last_id = [], 0
+        while True:
+            batch = profiles.search(domain + [("id", ">", last_id)], order="id", limit=batch_size)
+            if not batch:
+                break
+            last_id = batch[-1].id
+            todo = batch.filtered(lambda profile: profile.review_activity_date != profile.review_date)
+            scheduled_ids += todo._schedule_review_activities().ids
+            commit_cron_batch(self.env, len(batch), 0 if len(batch) < batch_size else 1)
+        return self.browse(scheduled_ids)
+
+    def _schedule_review_activities(self):
+        """One review activity each, created together; returns the profiles that got one."""
+        activity_type = self.env.ref("sale_credit_control.mail_activity_type_credit_review")
+        model_id = self.env["ir.model"]._get_id(self._name)
+        vals_list, scheduled = [], self.browse()
+        for profile in self:
             user = profile._credit_responsible_user()
             if not user:
-                _logger.warning("No credit manager for the review of %s: no activity scheduled.", profile.display_name)
+                _logger.warning(
+                    "No credit manager for the review of %s: no activity scheduled.", profile.display_name
+                )
                 continue
-            profile.activity_schedule(
-                "sale_credit_control.mail_activity_type_credit_review",
-                date_deadline=profile.review_date,
-                user_id=user.id,
-                summary=_("Credit review due on %(date)s", date=format_date(self.env, profile.review_date)),
-                note=_(
-                    "Review the credit of %(partner)s: rating, limit %(limit)s, exposure %(exposure)s.",
-                    partner=profile.partner_id.display_name,
-                    limit=profile._format_amount(profile.credit_limit),
-                    exposure=profile._format_amount(profile.exposure_amount),
-                ),
+            vals_list.append(
+                {
+                    "activity_type_id": activity_type.id,
+                    "res_model_id": model_id,
+                    "res_id": profile.id,
+                    "automated": True,
+                    "date_deadline": profile.review_date,
+                    "user_id": user.id,
+                    "summary": _(
+                        "Credit review due on %(date)s", date=format_date(self.env, profile.review_date)
+                    ),
+                    "note": _(
+                        "Review the credit of %(partner)s: rating, limit %(limit)s, exposure %(exposure)s.",
+                        partner=profile.partner_id.display_name,
+                        limit=profile._format_amount(profile.credit_limit),
+                        exposure=profile._format_amount(profile.exposure_amount),
+                    ),
+                }
             )
-        for review_date, profiles in todo.grouped("review_date").items():
+            scheduled |= profile
+        # One INSERT; no "assigned to you" e-mail per activity (the nightly batch would send thousands).
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals_list)
+        for review_date, profiles in scheduled.grouped("review_date").items():
             profiles.write({"review_activity_date": review_date})
-        return todo
+        return scheduled

@@ -1,8 +1,10 @@
+import logging
+import math
 from datetime import datetime, time, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL, format_amount, formatLang
+from odoo.tools import SQL, format_amount, formatLang, split_every
 
 from ..credit_policy.grades import default_grade_table
 from ..credit_policy.warnings import (
@@ -16,6 +18,9 @@ from ..credit_policy.warnings import (
     rate_move_signal,
     utilization_signal,
 )
+from .cron_batch import commit_cron_batch
+
+_logger = logging.getLogger(__name__)
 
 RULE_TYPES = [
     ("overdue_new", "Overdue Beyond N Days"),
@@ -30,13 +35,16 @@ RULE_TYPES = [
 ]
 # Most severe first: the alert kanban shows its columns in this order.
 SEVERITIES = [("critical", "Critical"), ("high", "High"), ("medium", "Medium"), ("low", "Low")]
+# ``resume_partner_id`` of a rule whose run is over for its ``resume_company_id`` (PostgreSQL's largest int4).
+ALL_CUSTOMERS = 2**31 - 1
 
 
 class CreditWarningRule(models.Model):
     """An early-warning rule (风险预警规则): a signal, its thresholds, the alert's severity.
 
     A rule without company applies to every company that checks credit; the daily
-    cron evaluates each rule over all customers of a company at once.
+    cron evaluates the rules over the customers of each company, a batch of customers
+    at a time (see ``_cron_evaluate``).
 
     Its minimum amount is money in the rule's currency (by default its company's):
     evaluated for a company with another currency, it is converted into that
@@ -99,6 +107,12 @@ class CreditWarningRule(models.Model):
         help="Order spike: the history the customer's average is taken over.",
     )
     description = fields.Char(compute="_compute_description", string="Condition")
+    # Where the daily run stands while it is under way (cleared when it ends): on ``resume_date``,
+    # the customers of the companies before ``resume_company_id`` (by id) and those of that company
+    # up to commercial partner id ``resume_partner_id`` are evaluated and committed.
+    resume_date = fields.Date(readonly=True, copy=False)
+    resume_company_id = fields.Many2one("res.company", readonly=True, copy=False)
+    resume_partner_id = fields.Integer(readonly=True, copy=False)
     alert_ids = fields.One2many("credit.alert", "rule_id", string="Alerts")
     alert_count = fields.Integer(compute="_compute_alert_count")
 
@@ -238,36 +252,137 @@ class CreditWarningRule(models.Model):
         return action
 
     # ------------------------------------------------------------
-    # EVALUATION (set-based, one company at a time)
+    # EVALUATION (set-based, one batch of customers at a time)
     # ------------------------------------------------------------
+
+    #: Customers (credit profiles) evaluated together: one set of grouped queries, one commit.
+    _batch_size = 2000
 
     @api.model
     def _cron_evaluate(self):
-        """Daily: evaluate every active rule for every company that checks credit."""
+        """Daily: evaluate every active rule for every company that checks credit.
+
+        Companies by id, their customers by commercial partner id, in batches of
+        ``_batch_size`` credit profiles. Run by the cron, each batch is committed with
+        the rules' position (``resume_*``) and reported to the cron: a run that stops
+        halfway (crash, timeout) is taken up again by the cron after the last committed
+        batch, so no batch is evaluated twice (the alerts' keys would refuse duplicates
+        anyway). Memory stays flat: the cache is emptied after each batch.
+        """
+        today = fields.Date.context_today(self)
         rules = self.sudo().search([])
-        companies = self.env["res.company"].sudo().search([("credit_control_enabled", "=", True)])
-        alerts = self.env["credit.alert"]
+        companies = self.env["res.company"].sudo().search([("credit_control_enabled", "=", True)], order="id")
+        plan = []
         for company in companies:
             company_rules = rules.filtered_domain(["|", ("company_id", "=", False), ("company_id", "=", company.id)])
             if company_rules:
-                alerts |= company_rules._evaluate_company(company)
-        return alerts
+                done_up_to = {rule: rule._evaluated_up_to(company, today) for rule in company_rules}
+                customer_ids = self._customer_ids(company, min(done_up_to.values()))
+                plan.append((company, company_rules, done_up_to, customer_ids))
+        remaining = sum(len(customer_ids) for *_rest, customer_ids in plan)
+        done = 0
+        alert_ids = []
+        for company, company_rules, done_up_to, customer_ids in plan:
+            for low, high, count in self._batch_ranges(min(done_up_to.values()), customer_ids):
+                alerts = company_rules._evaluate_company(company, today, (low, high), done_up_to)
+                alert_ids += alerts.ids
+                company_rules.write(
+                    {
+                        "resume_date": today,
+                        "resume_company_id": company.id,
+                        "resume_partner_id": high or ALL_CUSTOMERS,
+                    }
+                )
+                done, remaining = done + count, remaining - count
+                self._commit_batch(done, remaining)
+        rules.write({"resume_date": False, "resume_company_id": False, "resume_partner_id": 0})
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return self.env["credit.alert"].browse(alert_ids)
 
-    def _evaluate_company(self, company, today=None):
+    def _evaluated_up_to(self, company, today):
+        """The last customer (commercial partner id) of ``company`` this rule was evaluated for
+        by today's run so far: 0 when none, ``ALL_CUSTOMERS`` when all."""
+        self.ensure_one()
+        if self.resume_date != today or not self.resume_company_id:
+            return 0
+        if self.resume_company_id.id > company.id:
+            return ALL_CUSTOMERS
+        if self.resume_company_id == company:
+            return self.resume_partner_id
+        return 0
+
+    @api.model
+    def _customer_ids(self, company, after):
+        """Commercial partner ids of the credit profiles of ``company`` above ``after``, in order."""
+        self.env["credit.profile"].flush_model(["partner_id", "company_id"])
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT partner_id FROM credit_profile"
+                " WHERE company_id = %s AND partner_id > %s ORDER BY partner_id",
+                company.id,
+                after,
+            )
+        )
+        return [partner_id for (partner_id,) in rows]
+
+    @api.model
+    def _batch_ranges(self, after, customer_ids):
+        """``(low, high, profiles)``: consecutive ranges of commercial partner ids (low, high] that
+        cover every id above ``after``, each holding at most ``_batch_size`` profiles. The last
+        range is open (``high`` None): customers without a profile (ratings, orders) count too."""
+        if after >= ALL_CUSTOMERS:
+            return
+        batches = list(split_every(self._batch_size, customer_ids, list)) or [[]]
+        low = after
+        for index, batch in enumerate(batches):
+            high = None if index == len(batches) - 1 else batch[-1]
+            yield low, high, len(batch)
+            low = high
+
+    @api.model
+    def _commit_batch(self, done, remaining):
+        """Run by the cron (not by hand, not in a test): commit the batch and report the progress.
+        Always: write the batch and let its records go."""
+        commit_cron_batch(self.env, done, remaining)
+
+    def _evaluate_company(self, company, today=None, partner_range=(0, None), done_up_to=None):
         """Raise the alerts of these rules for the customers of ``company``; return the new alerts.
 
-        Each rule type gathers its figures for all customers of the company in a few
-        grouped queries (shared through ``cache``); the policy core decides.
+        Only customers whose commercial partner id is in ``partner_range`` (low, high]
+        (high None: no upper bound), and for each rule above ``done_up_to[rule]``.
+        Each rule type gathers its figures for those customers in a few grouped queries
+        (shared through ``cache``); the policy core decides.
         """
         today = today or fields.Date.context_today(self)
-        cache = {}
+        cache = {"range": partner_range}
+        done_up_to = done_up_to or {}
         signals = []
         for rule in self.sudo():
+            after = done_up_to.get(rule, 0)
+            if after >= (partner_range[1] or ALL_CUSTOMERS):
+                continue  # done for this batch by the run that stopped halfway
             for partner_id, event, figures in getattr(rule, f"_signals_{rule.rule_type}")(
                 company, today, cache
             ):
-                signals.append((rule, partner_id, event, figures))
+                if partner_id > after:
+                    signals.append((rule, partner_id, event, figures))
         return self.env["credit.alert"]._raise_alerts(company, signals)
+
+    @api.model
+    def _range_sql(self, column, cache):
+        """SQL condition: ``column`` (a commercial partner id) in the batch's range of ``cache``."""
+        low, high = cache.get("range", (0, None))
+        if high is None:
+            return SQL("%s > %s", column, low)
+        return SQL("%s > %s AND %s <= %s", column, low, column, high)
+
+    @api.model
+    def _range_domain(self, field_name, cache):
+        """Domain: ``field_name`` (a commercial partner) in the batch's range of ``cache``."""
+        low, high = cache.get("range", (0, None))
+        # (not ("partner_id", ">", 0): the ORM reads a Many2one's 0 as False, i.e. NULL)
+        domain = [(field_name, ">", low)] if low else []
+        return domain + ([(field_name, "<=", high)] if high is not None else [])
 
     # One method per rule type: yields (commercial partner id, event or None, figures).
 
@@ -295,9 +410,19 @@ class CreditWarningRule(models.Model):
             limits = cache["limits"] = {profile.partner_id.id: profile.credit_limit for profile in profiles}
         for profile in profiles.filtered(lambda p: p.mode == "limit"):
             partner_id = profile.partner_id.id
+            limit = limits.get(partner_id) or 0.0
+            if not math.isfinite(limit) or limit < 0:
+                # Stored bad (SQL, an old import): skip and report it, the other customers go on.
+                _logger.warning(
+                    "Warning rule %s skips %s: its credit limit %s is not a number of at least 0.",
+                    self.display_name,
+                    profile.partner_id.display_name,
+                    limit,
+                )
+                continue
             signal = utilization_signal(
                 currency.round(figures[partner_id]["exposure"].total),
-                limits.get(partner_id) or 0.0,
+                limit,
                 self.threshold_percent,
                 secured=sum(amount for _code, amount in figures[partner_id]["capacity_parts"]),
             )
@@ -313,10 +438,11 @@ class CreditWarningRule(models.Model):
                        rating.previous_grade_code, rating.scorecard_id
                   FROM credit_rating rating
                   JOIN res_partner partner ON partner.id = rating.partner_id
-                 WHERE rating.company_id = %s
+                 WHERE rating.company_id = %s AND %s
               ORDER BY partner.commercial_partner_id, rating.date DESC, rating.id DESC
                 """,
                 company.id,
+                self._range_sql(SQL.identifier("partner", "commercial_partner_id"), cache),
             )
         )
         rankings = {}
@@ -351,12 +477,13 @@ class CreditWarningRule(models.Model):
                                                       ORDER BY report.report_date DESC, report.id DESC) AS rank
                           FROM credit_bureau_report report
                           JOIN res_partner partner ON partner.id = report.partner_id
-                         WHERE report.company_id = %s
+                         WHERE report.company_id = %s AND %s
                        ) ranked
                  WHERE rank <= 2
               ORDER BY partner_id, rank
                 """,
                 company.id,
+                self._range_sql(SQL.identifier("partner", "commercial_partner_id"), cache),
             )
         )
         latest = {}
@@ -407,12 +534,14 @@ class CreditWarningRule(models.Model):
                   JOIN res_partner partner ON partner.id = so.partner_id
                  WHERE so.company_id = %(company)s
                    AND so.state = 'sale'
+                   AND %(in_batch)s
               GROUP BY partner.commercial_partner_id
                 HAVING SUM(so.amount_total) FILTER (WHERE so.date_order >= %(recent)s) > 0
                 """,
                 recent=recent_start,
                 history=history_start,
                 company=company.id,
+                in_batch=self._range_sql(SQL.identifier("partner", "commercial_partner_id"), cache),
             )
         )
         currency = company.currency_id
@@ -431,17 +560,20 @@ class CreditWarningRule(models.Model):
                 yield partner_id, None, signal
 
     def _signals_limit_expiring(self, company, today, cache):
-        yield from self._signals_expiring(company, today, "limit_valid_until")
+        yield from self._signals_expiring(company, today, "limit_valid_until", cache)
 
     def _signals_review_expiring(self, company, today, cache):
-        yield from self._signals_expiring(company, today, "review_date")
+        yield from self._signals_expiring(company, today, "review_date", cache)
 
-    def _signals_expiring(self, company, today, date_field):
+    def _signals_expiring(self, company, today, date_field, cache):
         last = today + timedelta(days=self.threshold_days)
         profiles = (
             self.env["credit.profile"]
             .sudo()
-            .search([("company_id", "=", company.id), (date_field, ">=", today), (date_field, "<=", last)])
+            .search(
+                [("company_id", "=", company.id), (date_field, ">=", today), (date_field, "<=", last)]
+                + self._range_domain("partner_id", cache)
+            )
         )
         for profile in profiles:
             signal = expiring_signal(profile[date_field], today, self.threshold_days)
@@ -462,6 +594,7 @@ class CreditWarningRule(models.Model):
                     ("state", "=", "active"),
                     ("valid_to", ">=", today),
                     ("valid_to", "<=", last),
+                    *self._range_domain("partner_id", cache),
                 ],
                 [
                     "partner_id",
@@ -537,8 +670,13 @@ class CreditWarningRule(models.Model):
 
     @api.model
     def _company_exposure(self, company, today, cache):
-        """All credit profiles of ``company`` and their exposure figures, computed once per run."""
+        """The credit profiles of ``company`` in the batch and their exposure figures, computed once
+        per batch."""
         if "exposure" not in cache:
-            profiles = self.env["credit.profile"].sudo().search([("company_id", "=", company.id)])
+            profiles = (
+                self.env["credit.profile"]
+                .sudo()
+                .search([("company_id", "=", company.id)] + self._range_domain("partner_id", cache))
+            )
             cache["exposure"] = (profiles, profiles._exposure_figures(profiles.partner_id, company, today))
         return cache["exposure"]

@@ -117,6 +117,25 @@ class TestCreditReview(CreditControlCommon):
         self._run_cron()
         self.assertEqual(self._review_activities(other).user_id, self.credit_manager)
 
+    def test_reviews_scheduled_by_batches_and_taken_up_after_a_crash(self):
+        """Batches of profiles in id order; a run that stops after its first batch (as a crash
+        after that batch's commit) leaves the others to the next run, which schedules them
+        without a second activity for the first."""
+        customers = self.env["res.partner"].create(
+            [{"name": f"Batch Review {i}", "is_company": True} for i in range(3)]
+        )
+        profiles = self.env["credit.profile"].browse(self.profile_of(customer).id for customer in customers)
+        profiles.write({"review_date": self.today + timedelta(days=3)})
+        Profile = self.env["credit.profile"]
+        first_batch = profiles.sorted("id")[:2]
+        first_batch._schedule_review_activities()  # the batch that was committed before the crash
+        done = Profile._cron_schedule_reviews(batch_size=2)
+        self.assertEqual(done & profiles, profiles - first_batch)
+        for profile in profiles:
+            self.assertEqual(len(self._review_activities(profile)), 1, profile.partner_id.name)
+            self.assertEqual(self._review_activities(profile).user_id, self.credit_manager)
+        self.assertFalse(Profile._cron_schedule_reviews(batch_size=2) & profiles, "nothing left to schedule")
+
     def test_overdue_review_without_earlier_activity_gets_one(self):
         """A review date set in the past (e.g. imported) is flagged at the next run."""
         self.profile.review_date = self.today - timedelta(days=5)

@@ -1,4 +1,5 @@
 from datetime import datetime, time, timedelta
+from unittest.mock import patch
 
 import psycopg2
 from odoo import Command
@@ -441,6 +442,7 @@ class TestCreditWarning(CreditControlCommon):
         one = signals_and_queries()
         for days in (5, 15, 25):
             self._guarantee(self._partner(f"Guaranteed {days}"), days)
+        signals_and_queries()  # activating a guarantee clears the registry caches: warm them again
         four = signals_and_queries()
         self.assertEqual((one[0], four[0]), (1, 4))
         self.assertEqual(one[1], four[1])
@@ -608,3 +610,108 @@ class TestCreditWarning(CreditControlCommon):
             }
         )
         self.assertFalse(self.env["credit.alert"].with_user(outsider).search([("id", "=", alert.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestWarningBatches(CreditControlCommon):
+    """The daily evaluation takes the customers in batches; run by the cron, each batch is
+    committed with the rules' position, so a run that stops halfway resumes after the last
+    committed batch. Here a "commit" is a savepoint and the crash a rollback to it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["credit.warning.rule"].sudo().search([]).active = False
+        cls.rule = (
+            cls.env["credit.warning.rule"]
+            .sudo()
+            .create(
+                {
+                    "name": "Batch utilization",
+                    "rule_type": "utilization",
+                    "threshold_percent": 80.0,
+                    "company_id": cls.company.id,
+                }
+            )
+        )
+        cls.over = cls.env["res.partner"]
+        for index in range(5):
+            partner = cls.env["res.partner"].create({"name": f"Batch Customer {index}", "is_company": True})
+            cls.set_limit(partner, 1000.0)
+            cls.profile_of(partner)
+            cls.create_invoice(partner, 900.0)
+            cls.over |= partner
+
+    def _run_cron(self, crash_at=None):
+        """``_cron_evaluate`` in batches of 2 profiles; each batch "committed" (a savepoint), a
+        crash after the work of batch ``crash_at`` rolled back to the last commit. Returns the
+        (low, high] ranges evaluated."""
+        Rule = type(self.env["credit.warning.rule"])
+        evaluate = Rule._evaluate_company
+        ranges, commits = [], [self.env.cr.savepoint()]
+
+        def evaluate_batch(rules, company, today=None, partner_range=(0, None), done_up_to=None):
+            ranges.append(partner_range)
+            alerts = evaluate(rules, company, today, partner_range, done_up_to)
+            if len(ranges) == crash_at:
+                raise RuntimeError("cron worker killed")
+            return alerts
+
+        def commit_batch(model, done, remaining):
+            model.env.flush_all()
+            commits.append(model.env.cr.savepoint())
+            model.env.invalidate_all()
+
+        with (
+            patch.object(Rule, "_batch_size", 2),
+            patch.object(Rule, "_evaluate_company", evaluate_batch),
+            patch.object(Rule, "_commit_batch", commit_batch),
+        ):
+            try:
+                self.env["credit.warning.rule"]._cron_evaluate()
+            except RuntimeError:
+                commits[-1].rollback()
+                self.env.invalidate_all(flush=False)
+        return ranges
+
+    def _alert_counts(self):
+        alerts = self.env["credit.alert"].sudo().search([("rule_id", "=", self.rule.id)])
+        per_partner = alerts.grouped("partner_id")
+        return {partner: len(per_partner.get(partner, [])) for partner in self.over}
+
+    def test_interrupted_run_resumes_without_repeating_a_batch(self):
+        first = self._run_cron(crash_at=2)
+        self.assertEqual(len(first), 2)
+        done_up_to = first[0][1]
+        self.assertEqual(
+            (self.rule.resume_date, self.rule.resume_company_id, self.rule.resume_partner_id),
+            (self.today, self.company, done_up_to),
+            "the position of the last committed batch",
+        )
+        counts = self._alert_counts()
+        self.assertEqual(
+            {partner: count for partner, count in counts.items() if count},
+            {partner: 1 for partner in self.over if partner.id <= done_up_to},
+            "only the committed batch's alerts are left",
+        )
+        self.assertTrue(any(partner.id > done_up_to for partner in self.over), "work left for the rerun")
+
+        again = self._run_cron()
+        self.assertEqual(again[0][0], done_up_to, "the rerun starts after the committed batch")
+        self.assertTrue(all(low >= done_up_to for low, _high in again))
+        self.assertIsNone(again[-1][1], "the last batch has no upper bound")
+        self.assertEqual(self._alert_counts(), {partner: 1 for partner in self.over}, "one alert each")
+        self.assertFalse(self.rule.resume_date, "the run is over: no position left")
+
+        # The next run evaluates everyone again and raises nothing new.
+        self.assertEqual(self._run_cron()[0][0], 0)
+        self.assertEqual(self._alert_counts(), {partner: 1 for partner in self.over})
+
+    def test_rule_added_during_an_interrupted_run_sees_every_customer(self):
+        self._run_cron(crash_at=2)
+        late = self.rule.copy({"name": "Late utilization", "threshold_percent": 85.0})
+        self.assertFalse(late.resume_date)
+        self._run_cron()
+        alerts = self.env["credit.alert"].sudo().search([("rule_id", "=", late.id)])
+        self.assertEqual(alerts.partner_id, self.over)
+        self.assertEqual(self._alert_counts(), {partner: 1 for partner in self.over})
