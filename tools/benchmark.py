@@ -555,7 +555,10 @@ class Bench:
                 values["credit_count_draft_invoices"] = False
             company.write(values)
             self.customer.with_company(company).credit_limit = LIMIT
-            info["setup"] = "credit control on, customer limit 1e12"
+            # A customer's first check creates its profile; every later one finds it. Measure
+            # the steady state: the confirmations below are rolled back, the profile is not.
+            env["credit.profile"]._get_or_create(self.customer, company)
+            info["setup"] = "credit control on, customer limit 1e12, credit profile created"
         elif self.config == "oca":
             company.write(
                 {"allow_overrisk_sale_confirmation": False, "allow_overrisk_invoice_validation": False}
