@@ -277,13 +277,6 @@ class CreditProfile(models.Model):
         than the company's maximum."""
         for profile in self:
             company = profile.company_id
-            company._credit_check_figure(
-                profile.tolerance_percent,
-                self._fields["tolerance_percent"]._description_string(self.env),
-                profile.partner_id.display_name,
-                maximum=100.0,
-                percent=True,
-            )
             if round(profile.tolerance_percent, 2) > round(company.credit_max_tolerance, 2):
                 raise ValidationError(
                     _(
@@ -295,6 +288,13 @@ class CreditProfile(models.Model):
                         company=company.name,
                     )
                 )
+            company._credit_check_figure(
+                profile.tolerance_percent,
+                self._fields["tolerance_percent"]._description_string(self.env),
+                profile.partner_id.display_name,
+                maximum=100.0,
+                percent=True,
+            )
 
     # ------------------------------------------------------------
     # ONCHANGE

@@ -7,6 +7,8 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL, format_amount, formatLang, split_every
 
 from ..credit_policy.grades import default_grade_table
+from ..credit_policy.warnings import RULE_TYPES as CORE_RULE_TYPES
+from ..credit_policy.warnings import SEVERITIES as CORE_SEVERITIES
 from ..credit_policy.warnings import (
     bureau_drop_signal,
     downgrade_signal,
@@ -22,19 +24,23 @@ from .cron_batch import commit_cron_batch
 
 _logger = logging.getLogger(__name__)
 
-RULE_TYPES = [
-    ("overdue_new", "Overdue Beyond N Days"),
-    ("utilization", "Utilization Above X %"),
-    ("downgrade", "Grade Downgrade"),
-    ("bureau_drop", "Bureau Score Drop"),
-    ("order_spike", "Order Spike"),
-    ("limit_expiring", "Limit Expiring"),
-    ("review_expiring", "Review Expiring"),
-    ("guarantee_expiring", "Guarantee Expiring"),
-    ("rate_move", "Over the Limit by a Rate Move"),
-]
+# Labels of the signals and severities; the codes and their order are the policy core's
+# (``credit_policy.warnings``), which evaluates them.
+RULE_TYPE_LABELS = {
+    "overdue_new": "Overdue Beyond N Days",
+    "utilization": "Utilization Above X %",
+    "downgrade": "Grade Downgrade",
+    "bureau_drop": "Bureau Score Drop",
+    "order_spike": "Order Spike",
+    "limit_expiring": "Limit Expiring",
+    "review_expiring": "Review Expiring",
+    "guarantee_expiring": "Guarantee Expiring",
+    "rate_move": "Over the Limit by a Rate Move",
+}
+RULE_TYPES = [(code, RULE_TYPE_LABELS[code]) for code in CORE_RULE_TYPES]
+SEVERITY_LABELS = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
 # Most severe first: the alert kanban shows its columns in this order.
-SEVERITIES = [("critical", "Critical"), ("high", "High"), ("medium", "Medium"), ("low", "Low")]
+SEVERITIES = [(code, SEVERITY_LABELS[code]) for code in reversed(CORE_SEVERITIES)]
 # ``resume_partner_id`` of a rule whose run is over for its ``resume_company_id`` (PostgreSQL's largest int4).
 ALL_CUSTOMERS = 2**31 - 1
 

@@ -153,6 +153,7 @@ class TestInsurance(CreditControlCommon):
             profiles.mapped("insured_exposure_amount")
             return self.cr.sql_log_count - before
 
+        count_queries()  # warm the registry caches (rules, the companies with guarantees) first
         one_cover = count_queries()
         policy.cover_ids = [(0, 0, {"partner_id": partner.id, "insured_limit": 100.0}) for partner in others]
         self.env.flush_all()
