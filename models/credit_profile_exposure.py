@@ -172,8 +172,26 @@ class CreditProfile(models.Model):
             company.id,
         )
 
-    def _query_receivables(self, partner_ids, company, check_date):
+    @api.model
+    def _open_receivable_lines_sql(self, partner_ids, company):
+        """``FROM … WHERE …`` of the open receivable items (``aml``, with ``partner`` and
+        ``account``) of the commercial partners ``partner_ids`` in ``company``: the lines the
+        receivables figure and the aging both sum. Flushes them."""
         self.env["res.partner"].flush_model(["commercial_partner_id"])
+        return SQL(
+            """
+              FROM account_move_line aml
+              JOIN res_partner partner ON partner.id = aml.partner_id
+              JOIN account_account account ON account.id = aml.account_id
+             WHERE partner.commercial_partner_id IN %s
+               AND %s
+               AND aml.amount_residual_currency <> 0
+            """,
+            partner_ids,
+            self._open_receivable_condition(company),
+        )
+
+    def _query_receivables(self, partner_ids, company, check_date):
         # Overdue lines that running repayment plans cover (grouped like ``line`` below) leave the
         # overdue figures, not the residual: the inner scan stays on the open-items index alone
         # and no query is added, whatever the number of plans.
@@ -196,12 +214,7 @@ class CreditProfile(models.Model):
                                WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0) AS overdue,
                            COUNT(*) FILTER (
                                WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0) AS lines
-                      FROM account_move_line aml
-                      JOIN res_partner partner ON partner.id = aml.partner_id
-                      JOIN account_account account ON account.id = aml.account_id
-                     WHERE partner.commercial_partner_id IN %(partners)s
-                       AND %(open_receivable)s
-                       AND aml.amount_residual_currency <> 0
+                    %(open_lines)s
                   GROUP BY 1, 2, 3
                   ) line
              LEFT JOIN %(covered)s covered
@@ -211,8 +224,7 @@ class CreditProfile(models.Model):
               GROUP BY line.partner_id, line.currency_id
                 """,
                 date=check_date,
-                partners=partner_ids,
-                open_receivable=self._open_receivable_condition(company),
+                open_lines=self._open_receivable_lines_sql(partner_ids, company),
                 covered=covered,
             )
         )

@@ -50,7 +50,6 @@ class CreditProfile(models.Model):
         """``{partner_id: {bucket index: {currency_id: residual}}}`` of the commercial partners'
         open receivable items in ``company`` on ``report_date``; the bucket index is
         ``credit_policy.aging.bucket_index`` of the days past due, computed by the database."""
-        self.env["res.partner"].flush_model(["commercial_partner_id"])
         rows = self.env.execute_query(
             SQL(
                 """
@@ -60,18 +59,12 @@ class CreditProfile(models.Model):
                        END AS bucket,
                        aml.currency_id,
                        SUM(aml.amount_residual_currency)
-                  FROM account_move_line aml
-                  JOIN res_partner partner ON partner.id = aml.partner_id
-                  JOIN account_account account ON account.id = aml.account_id
-                 WHERE partner.commercial_partner_id IN %(partners)s
-                   AND %(open_receivable)s
-                   AND aml.amount_residual_currency <> 0
+                %(open_lines)s
               GROUP BY 1, 2, 3
                 """,
                 date=report_date,
                 thresholds=first_days(edges),
-                partners=partner_ids,
-                open_receivable=self._open_receivable_condition(company),
+                open_lines=self._open_receivable_lines_sql(partner_ids, company),
             )
         )
         result = defaultdict(lambda: defaultdict(dict))
