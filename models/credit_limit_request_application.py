@@ -1,11 +1,14 @@
 import logging
 
 from odoo import _, api, fields, models
-from odoo.tools import float_compare, format_date
+from odoo.tools import float_compare, format_date, split_every
 
 from ..credit_policy.limit_request import STEP_APPLY, STEP_EXPIRE, STEP_REVERT, temporary_limit_step
+from .cron_batch import commit_cron_batch
 
 _logger = logging.getLogger(__name__)
+# Requests per committed batch of the daily temporary-limit job.
+TEMPORARY_BATCH = 200
 
 
 class CreditLimitRequest(models.Model):
@@ -200,31 +203,53 @@ class CreditLimitRequest(models.Model):
             )
 
     @api.model
-    def _cron_process_temporary_limits(self):
-        """Daily: apply temporary limits whose period starts, revert those whose period is over."""
+    def _cron_process_temporary_limits(self, batch_size=TEMPORARY_BATCH):
+        """Daily: apply temporary limits whose period starts, revert those whose period is over.
+
+        By batches of ``batch_size`` requests (start date, then id), each committed when the
+        cron runs it. A processed request leaves the job's domain (it is applied or ended),
+        so a run that stops halfway (crash, time-out) is taken up by the next one with the
+        requests left, never a committed batch again. One request's failure does not stop
+        the others: it is logged and retried tomorrow. Memory stays flat: only the ids of
+        the requests due are kept for the whole run.
+        """
         today = fields.Date.context_today(self)
-        requests = self.sudo().search(
-            [
-                ("state", "=", "approved"),
-                ("request_type", "=", "temporary"),
-                "|",
-                "&",
-                ("application_state", "=", "waiting"),
-                ("date_from", "<=", today),
-                "&",
-                ("application_state", "=", "applied"),
-                ("date_to", "<", today),
-            ],
-            order="date_from, id",
-        )
-        for request in requests:
-            try:
-                with self.env.cr.savepoint():
-                    request.with_company(request.company_id)._apply_if_due(today)
-            except Exception:
-                # One customer's failure must not stop the others; it is retried tomorrow.
-                _logger.exception("Temporary credit limit of %s could not be processed.", request.name)
+        domain = self._temporary_due_domain(today)
+        request_ids = self.sudo().search(domain, order="date_from, id").ids
+        done = 0
+        for batch_ids in split_every(batch_size, request_ids, list):
+            # Due still: another transaction may have applied or ended one since the search.
+            self.sudo().browse(batch_ids).filtered_domain(domain)._process_temporary_batch(today)
+            done += len(batch_ids)
+            commit_cron_batch(self.env, done, len(request_ids) - done)
         return True
+
+    @api.model
+    def _temporary_due_domain(self, today):
+        """Approved temporary limits to apply (waiting, started) or to revert (applied, over) on ``today``."""
+        return [
+            ("state", "=", "approved"),
+            ("request_type", "=", "temporary"),
+            "|",
+            "&",
+            ("application_state", "=", "waiting"),
+            ("date_from", "<=", today),
+            "&",
+            ("application_state", "=", "applied"),
+            ("date_to", "<", today),
+        ]
+
+    def _process_temporary_batch(self, today):
+        """Apply or revert these temporary limits, each in a savepoint of its own; the held
+        quotations of their customers are re-evaluated once, together, at the end."""
+        with self.env["sale.order"]._credit_reevaluation_deferred() as context:
+            for request in self.with_context(**context):
+                try:
+                    with self.env.cr.savepoint():
+                        request.with_company(request.company_id)._apply_if_due(today)
+                except Exception:
+                    # One customer's failure must not stop the others; it is retried tomorrow.
+                    _logger.exception("Temporary credit limit of %s could not be processed.", request.name)
 
     def _credit_profile(self):
         """The customer's credit profile in the request's company (as superuser, created if missing)."""

@@ -1,9 +1,10 @@
 import logging
-from contextlib import contextmanager
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, split_every
+
+from .cron_batch import commit_cron_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -26,9 +27,10 @@ class CreditRatingEngine(models.AbstractModel):
     _name = "credit.rating.engine"
     _description = "Credit Rating Engine"
 
-    #: Customers gathered and written together (one query per metric group, one INSERT, one UPDATE).
-    _batch_size = 5000
-    #: Customers rated by one run of the daily cron, per company (the cron calls itself again for more).
+    #: Customers gathered and written together (one query per metric group, one INSERT, one UPDATE);
+    #: the daily cron commits each batch.
+    _batch_size = 2000
+    #: Customers rated by one call of the daily cron, per company (the cron calls itself again for more).
     _cron_batch_limit = 20000
 
     # ------------------------------------------------------------
@@ -128,15 +130,10 @@ class CreditRatingEngine(models.AbstractModel):
         partner_ids = sorted(set(partners.commercial_partner_id.ids))
         rating_ids = []
         batches = list(split_every(self._batch_size, partner_ids, list))
-        inserted = 0  # rows added to the profile and rating tables since the planner last counted them
-        with self._without_jit():
-            for index, batch in enumerate(batches):
-                if index and self._refresh_statistics(inserted):
-                    inserted = 0
-                rating_ids += self._rate_batch(batch, company, as_of, trigger, context)
-                inserted += len(batch)
-                if len(batches) > 1:
-                    self.env.invalidate_all()  # let the memory of the batch go
+        for batch in batches:
+            rating_ids += self._rate_batch(batch, company, as_of, trigger, context)
+            if len(batches) > 1:
+                self.env.invalidate_all()  # let the memory of the batch go
         logged = context.pop("decision_log", [])
         self.env["credit.decision.log"]._log_ratings(
             company,
@@ -145,69 +142,36 @@ class CreditRatingEngine(models.AbstractModel):
         )
         return self.env["credit.rating"].browse(rating_ids)
 
-    @api.model
-    def _refresh_statistics(self, inserted):
-        """Between two batches of a run: update PostgreSQL's statistics of the profile and
-        rating tables when the previous batches added many rows they do not count yet.
-
-        Otherwise, in a young database (statistics taken while the tables were empty),
-        the planner believes the tables still empty and joins them by scanning one for
-        every row of the other: seconds per batch at 20,000 ratings, minutes at 100,000.
-        Only the join columns are analysed; rows inserted by this transaction count.
-        Returns whether the statistics were refreshed.
-        """
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT GREATEST(MIN(reltuples), 0) FROM pg_class WHERE relname IN %s AND relkind = 'r'",
-                ("credit_profile", "credit_rating"),
-            )
-        )
-        known = rows[0][0] or 0
-        if inserted <= known / 2:
-            return False
-        self.env.cr.execute(SQL("ANALYZE credit_profile (partner_id, company_id, rating_id)"))
-        self.env.cr.execute(SQL("ANALYZE credit_rating (id, partner_id)"))
-        return True
-
-    @contextmanager
-    def _without_jit(self):
-        """Run the batch queries without PostgreSQL's JIT compilation.
-
-        The grouped queries of a batch are estimated as costly (thousands of
-        customers), so PostgreSQL compiles them first, which takes longer (about
-        1.5 s per query) than running them (0.1 to 0.4 s for 5,000 customers).
-        The setting is local to the transaction and restored afterwards.
-        """
-        self.env.cr.execute(SQL("SELECT current_setting('jit', true)"))
-        previous = self.env.cr.fetchone()[0]
-        if previous != "on":
-            yield
-            return
-        self.env.cr.execute(SQL("SET LOCAL jit = off"))
-        try:
-            yield
-        finally:
-            self.env.cr.execute(SQL("SET LOCAL jit = on"))
-
     # ------------------------------------------------------------
     # CRON
     # ------------------------------------------------------------
 
     @api.model
     def _cron_rate_due(self):
-        """Rate customers whose review is due or who were never rated, a bounded batch per company."""
+        """Rate customers whose review is due or who were never rated, a bounded number per
+        company and call (the cron calls itself again while some remain).
+
+        By batches of ``_batch_size`` customers, each committed (ratings, profiles, decision
+        log) when the cron runs it: a rated customer is not due any more, so a run that
+        stops halfway (crash, time-out) is taken up by the next one with the customers
+        left, never a committed batch again. Memory stays flat: only ids are kept.
+        """
         today = fields.Date.context_today(self)
-        companies = self.env["res.company"].sudo().search([("credit_control_enabled", "=", True)])
-        done = remaining = 0
-        for company in companies:
-            partner_ids, more = self._due_partner_ids(company, today, self._cron_batch_limit)
-            if partner_ids:
+        companies = self.env["res.company"].sudo().search([("credit_control_enabled", "=", True)], order="id")
+        plan = [
+            (company, *self._due_partner_ids(company, today, self._cron_batch_limit)) for company in companies
+        ]
+        remaining = sum(len(partner_ids) + more for _company, partner_ids, more in plan)
+        done = 0
+        for company, partner_ids, _more in plan:
+            for batch in split_every(self._batch_size, partner_ids, list):
                 self.sudo()._rate_partners(
-                    self.env["res.partner"].browse(partner_ids), company, as_of=today, trigger="cron"
+                    self.env["res.partner"].browse(batch), company, as_of=today, trigger="cron"
                 )
+                done, remaining = done + len(batch), remaining - len(batch)
+                commit_cron_batch(self.env, done, remaining)
+            if partner_ids:
                 _logger.info("Credit rating cron: %s customers of %s rated", len(partner_ids), company.name)
-            done += len(partner_ids)
-            remaining += more
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done
 

@@ -162,11 +162,13 @@ class CreditRatingEngineBatch(models.AbstractModel):
     def _create_profiles(self, partner_ids, company):
         """Create the missing credit profiles of ``partner_ids``; returns ``{partner_id: profile_id}``.
 
-        The first profile is created by the ORM, so that every default, precomputed
-        value and creation rule applies; the others are copies of its row with their
-        own partner, inserted in one statement (the ORM would take about 2 ms per
-        profile). When a stored computed field of the profile depends on the
-        partner, copies would be wrong and every profile goes through the ORM.
+        The first profile is created by the ORM, so that every default, precomputed value,
+        creation rule and constraint applies to it; the others are copies of its values, each
+        with its own customer (a commercial partner: the engine rates those only), in one
+        INSERT naming its columns (:meth:`_profile_copied_columns`): the ORM would take about
+        0.5 ms per profile, half the time of a rating. When a stored computed field of the
+        profile depends on the partner, copies would be wrong and every profile goes through
+        the ORM's batch create.
         """
         Profile = (
             self.env["credit.profile"]
@@ -178,17 +180,13 @@ class CreditRatingEngineBatch(models.AbstractModel):
             profiles = Profile.create(
                 [{"partner_id": partner_id, "company_id": company.id} for partner_id in partner_ids]
             )
-            return {profile.partner_id.id: profile.id for profile in profiles}
+            return dict(zip(partner_ids, profiles.ids, strict=True))
         first = Profile.create({"partner_id": partner_ids[0], "company_id": company.id})
         result = {partner_ids[0]: first.id}
         if len(partner_ids) == 1:
             return result
         first.flush_recordset()
-        copied = [
-            column
-            for column in self._table_columns("credit_profile")
-            if column not in ("id", "partner_id", "create_uid", "create_date", "write_uid", "write_date")
-        ]
+        columns = self._profile_copied_columns()
         now = self.env.cr.now()
         rows = self.env.execute_query(
             SQL(
@@ -200,8 +198,8 @@ class CreditRatingEngineBatch(models.AbstractModel):
                  WHERE source.id = %(first)s
              RETURNING partner_id, id
                 """,
-                columns=SQL(", ").join(SQL.identifier(column) for column in copied),
-                source=SQL(", ").join(SQL.identifier("source", column) for column in copied),
+                columns=SQL(", ").join(SQL.identifier(name) for name in columns),
+                source=SQL(", ").join(SQL.identifier("source", name) for name in columns),
                 partners=partner_ids[1:],
                 first=first.id,
                 uid=self.env.uid,
@@ -213,6 +211,18 @@ class CreditRatingEngineBatch(models.AbstractModel):
         return result
 
     @api.model
+    def _profile_copied_columns(self):
+        """The columns a copied profile takes from the first one: the profile's stored fields
+        (as the model defines them, not as the table happens to be), but its customer and
+        the access log."""
+        skipped = {"id", "partner_id", *models.LOG_ACCESS_COLUMNS}
+        return [
+            name
+            for name, field in self.env["credit.profile"]._fields.items()
+            if field.store and field.column_type and name not in skipped
+        ]
+
+    @api.model
     def _profile_depends_on_partner(self):
         Profile = self.env["credit.profile"]
         for field in Profile._fields.values():
@@ -221,17 +231,6 @@ class CreditRatingEngineBatch(models.AbstractModel):
                 if any(path.split(".")[0] == "partner_id" for path in depends):
                     return True
         return False
-
-    @api.model
-    def _table_columns(self, table):
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT column_name FROM information_schema.columns"
-                " WHERE table_name = %s ORDER BY ordinal_position",
-                table,
-            )
-        )
-        return [column for (column,) in rows]
 
     @api.model
     def _update_profiles(self, profile_ids, rating_ids, review_dates):

@@ -145,7 +145,10 @@ class TestHeldQueue(CreditControlCommon):
             self.cron.method_direct_trigger()
         self.assertEqual(order.credit_reevaluated_date, evaluated)
 
-    def test_cron_batches(self):
+    def test_cron_batches_taken_up_after_a_crash(self):
+        """Batches of customers by id, each committed by the cron; a run that stops after its
+        first batch (as a crash after that batch's commit) leaves the others to the next run,
+        which does not re-evaluate the first batch again."""
         orders = self.env["sale.order"]
         for index in range(3):
             partner = self.env["res.partner"].create({"name": f"Held {index}", "is_company": True})
@@ -153,11 +156,41 @@ class TestHeldQueue(CreditControlCommon):
             order = self.create_order(partner, 500.0, user=self.salesman)
             self._block(order)
             orders |= order
-        done = self.env["sale.order"]._cron_credit_reevaluate_held(batch_size=2)
-        self.assertEqual(len(done & orders), 2)
-        self.assertEqual(len(orders.filtered("credit_reevaluated_date")), 2)
-        self.env["sale.order"]._cron_credit_reevaluate_held(batch_size=2)
-        self.assertEqual(len(orders.filtered("credit_reevaluated_date")), 3)
+        first_batch = orders.sorted(lambda order: order.partner_id.id)[:2]
+        first_batch._credit_reevaluate_held()  # the batch that was committed before the crash
+        stamped = {order: order.credit_reevaluated_date for order in first_batch}
+        with freeze_time(fields.Datetime.now() + timedelta(hours=1)):
+            done = self.env["sale.order"]._cron_credit_reevaluate_held(batch_size=2)
+        self.assertEqual(done & orders, orders - first_batch)
+        self.assertTrue(all(orders.mapped("credit_reevaluated_date")))
+        for order, date in stamped.items():
+            self.assertEqual(order.credit_reevaluated_date, date, "not re-evaluated twice")
+        self.assertEqual(orders.mapped("credit_check_state"), ["blocked"] * 3)
+        self.assertFalse(self.env["sale.order"]._cron_credit_reevaluate_held(batch_size=2) & orders)
+
+    def test_cron_decides_as_one_by_one(self):
+        """The batch's exposure figures, computed for all its customers together, give each
+        quotation the decision and the figures its own check gives."""
+        invoice = self.create_invoice(self.customer, 900.0)
+        other = self.env["res.partner"].create({"name": "Held Other", "is_company": True})
+        self.set_limit(other, 300.0)
+        self.create_invoice(other, 200.0)
+        first = self.create_order(self.customer, 600.0, user=self.salesman)
+        second = self.create_order(self.customer, 300.0, user=self.salesman)
+        third = self.create_order(self.customer, 500.0, user=self.salesman)
+        other_order = self.create_order(other, 150.0, user=self.salesman)
+        for order in (first, second, third, other_order):
+            self._block(order)
+        self.pay(invoice)
+        # As if the payment had re-evaluated nothing: all three held, not re-evaluated today.
+        (first | second | third).sudo().write({"credit_check_state": "blocked", "credit_reevaluated_date": False})
+        self.env["sale.order"]._cron_credit_reevaluate_held(batch_size=1)
+        self.assertEqual(first.credit_check_state, "ready")
+        self.assertEqual(second.credit_check_state, "ready")
+        self.assertEqual(third.credit_check_state, "blocked")
+        self.assertIn("1,400.00", third.credit_check_message)
+        self.assertEqual(other_order.credit_check_state, "blocked")
+        self.assertIn("350.00", other_order.credit_check_message)  # 200 + 150 over 300
 
     def test_queue_fields_and_action(self):
         order = self.create_order(self.customer, 1500.0, user=self.salesman)

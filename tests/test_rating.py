@@ -372,6 +372,26 @@ class TestRating(PaymentBehaviourCommon):
             engine._cron_rate_due()
             self.assertEqual(ratings.search_count([("company_id", "=", self.company.id)]), 4)
 
+    def test_cron_commits_by_batches_and_is_taken_up_after_a_crash(self):
+        """Batches of ``_batch_size`` customers, each committed by the cron; a run that stops
+        after its first batch (as a crash after that batch's commit) leaves the others to the
+        next run, which does not rate the first batch again."""
+        queue = self.env["res.partner"]
+        for index in range(3):
+            queue |= self.new_customer(f"Crash Queue {index}")
+            self.post_invoice(queue[-1], 100.0, -10, 20)
+        engine = self.env["credit.rating.engine"]
+        ratings = self.env["credit.rating"].sudo()
+        with patch.object(type(engine), "_batch_size", 2):
+            due, _more = engine.sudo()._due_partner_ids(self.company, self.today, 1000)
+            first_batch = self.env["res.partner"].browse(due[:2])
+            # The batch that was committed before the crash.
+            engine.sudo()._rate_partners(first_batch, self.company, trigger="cron")
+            engine._cron_rate_due()
+        for partner in queue | first_batch:
+            self.assertEqual(ratings.search_count([("partner_id", "=", partner.id)]), 1, partner.name)
+        self.assertFalse(engine.sudo()._due_partner_ids(self.company, self.today, 1000)[0])
+
     def test_default_scorecard_rates_a_customer_without_data_neutral(self):
         self.scorecard.sudo().active = False
         rating = self.rate(self.unknown)

@@ -1,5 +1,5 @@
 """Helpers shared by the benchmark and evaluation scripts: expose the add-on to Odoo,
-drop a throwaway database, copy template rows in bulk."""
+drop a throwaway database, copy template rows in bulk, measure a process's memory."""
 
 import os
 from contextlib import closing
@@ -80,6 +80,89 @@ def copy_rows(cr, table, template_id, count, overrides):
         )
     )
     return sorted(row[0] for row in cr.fetchall())
+
+
+def insert_select(cr, table, source, overrides):
+    """``INSERT INTO table SELECT ...``: every column of the template row ``t`` unless overridden.
+
+    ``source`` is the FROM clause (it must name the template row ``t``; a trusted literal of
+    the calling script); ``overrides`` maps columns to SQL expressions (trusted literals too).
+    """
+    from odoo.tools import SQL
+
+    kept = columns(cr, table, set(overrides))
+    target = SQL(", ").join(SQL.identifier(column) for column in [*kept, *overrides])
+    values = SQL(", ").join(
+        [
+            *(SQL.identifier("t", column) for column in kept),
+            *(SQL(expression) for expression in overrides.values()),
+        ]
+    )
+    cr.execute(
+        SQL("INSERT INTO %s (%s) SELECT %s FROM %s", SQL.identifier(table), target, values, SQL(source))
+    )
+
+
+def copy_orders(cr, template_order_id, partner_ids, prefix, order_overrides=(), line_overrides=()):
+    """One copy of sales order ``template_order_id`` (with its lines) for each of
+    ``partner_ids``, named ``prefix`` + its id; ``order_overrides`` and ``line_overrides``:
+    column -> SQL expression over the template row ``t`` and ``d`` (``d.partner_id``, ``d.id``
+    the new order's id)."""
+    from odoo.tools import SQL
+
+    cr.execute("DROP TABLE IF EXISTS bench_order")
+    cr.execute(
+        SQL(
+            "CREATE TEMP TABLE bench_order AS"
+            " SELECT c.id AS partner_id, nextval('sale_order_id_seq') AS id FROM unnest(%s::int[]) c(id)",
+            partner_ids,
+        )
+    )
+    insert_select(
+        cr,
+        "sale_order",
+        f"sale_order t JOIN bench_order d ON t.id = {int(template_order_id)}",
+        {
+            "id": "d.id",
+            "name": f"'{prefix}' || d.id",
+            "partner_id": "d.partner_id",
+            "partner_invoice_id": "d.partner_id",
+            "partner_shipping_id": "d.partner_id",
+            "access_token": "NULL",
+            **dict(order_overrides),
+        },
+    )
+    insert_select(
+        cr,
+        "sale_order_line",
+        f"sale_order_line t JOIN bench_order d ON t.order_id = {int(template_order_id)}",
+        {
+            "id": "nextval('sale_order_line_id_seq')",
+            "order_id": "d.id",
+            "order_partner_id": "d.partner_id",
+            **dict(line_overrides),
+        },
+    )
+    cr.execute("DROP TABLE bench_order")
+
+
+def read_status(key):
+    """A memory figure of this process from /proc/self/status, in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak_rss():
+    """Reset VmHWM (the peak resident set) to the current resident set (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def start_odoo_config(dbname, addons_path, install):

@@ -49,10 +49,10 @@ import time
 from contextlib import closing
 from datetime import timedelta
 
-from bench_common import drop_database
+from bench_common import copy_orders, drop_database, read_status, reset_peak_rss
 from benchmark import clone_database, release
 from benchmark_rating import insert_copies, start_odoo
-from benchmark_reports import PortfolioSeeder, read_status, reset_peak_rss
+from benchmark_reports import PortfolioSeeder
 
 HELD_EVERY = 20
 REVIEW_EVERY = 10
@@ -144,49 +144,20 @@ class JobSeeder(PortfolioSeeder):
 
     def _held_quotations(self, partner_ids):
         """A quotation held by the credit check for each of ``partner_ids``."""
-        from odoo.tools import SQL
-
-        cr = self.env.cr
-        cr.execute("DROP TABLE IF EXISTS bench_order")
-        cr.execute(
-            SQL(
-                "CREATE TEMP TABLE bench_order AS"
-                " SELECT c.id AS partner_id, nextval('sale_order_id_seq') AS id FROM unnest(%s::int[]) c(id)",
-                partner_ids,
-            )
-        )
-        insert_copies(
-            cr,
-            "sale_order",
-            f"sale_order t JOIN bench_order d ON t.id = {self.order.id}",
-            {
-                "id": "d.id",
-                "name": "'JBQ/' || d.id",
-                "partner_id": "d.partner_id",
-                "partner_invoice_id": "d.partner_id",
-                "partner_shipping_id": "d.partner_id",
-                "access_token": "NULL",
+        copy_orders(
+            self.env.cr,
+            self.order.id,
+            partner_ids,
+            "JBQ/",
+            order_overrides={
                 "state": "'draft'",
                 "invoice_status": "'no'",
                 "credit_check_state": "'blocked'",
                 "credit_check_message": "'Seeded: blocked by the credit check.'",
                 "credit_reevaluated_date": "NULL",
             },
+            line_overrides={"state": "'draft'", "invoice_status": "'no'", "qty_to_invoice": "0"},
         )
-        insert_copies(
-            cr,
-            "sale_order_line",
-            f"sale_order_line t JOIN bench_order d ON t.order_id = {self.order.id}",
-            {
-                "id": "nextval('sale_order_line_id_seq')",
-                "order_id": "d.id",
-                "order_partner_id": "d.partner_id",
-                "state": "'draft'",
-                "invoice_status": "'no'",
-                "qty_to_invoice": "0",
-            },
-        )
-        cr.execute("DROP TABLE bench_order")
 
     def _profile_dates(self, partner_ids):
         """Review dates from 20 days ago to 19 days ahead for one customer in 10 (later for the

@@ -31,30 +31,11 @@ import time
 import tracemalloc
 from datetime import date, timedelta
 
-from bench_common import copy_rows, drop_database
+from bench_common import copy_orders, copy_rows, drop_database, read_status, reset_peak_rss
 from benchmark_rating import insert_copies, start_odoo
 
 INVOICES_PER_CUSTOMER = 3
 REPORT_CUSTOMER = "Report Bench Customer"
-
-
-def read_status(key):
-    """A memory figure of this process from /proc/self/status, in MB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def reset_peak_rss():
-    """Reset VmHWM (the peak resident set) to the current resident set (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-        return True
-    except OSError:
-        return False
 
 
 class PortfolioSeeder:
@@ -217,41 +198,7 @@ class PortfolioSeeder:
 
     def _orders(self, partner_ids):
         """One confirmed, uninvoiced order of each of ``partner_ids``."""
-        from odoo.tools import SQL
-
-        cr = self.env.cr
-        cr.execute("DROP TABLE IF EXISTS bench_order")
-        cr.execute(
-            SQL(
-                "CREATE TEMP TABLE bench_order AS"
-                " SELECT c.id AS partner_id, nextval('sale_order_id_seq') AS id FROM unnest(%s::int[]) c(id)",
-                partner_ids,
-            )
-        )
-        insert_copies(
-            cr,
-            "sale_order",
-            f"sale_order t JOIN bench_order d ON t.id = {self.order.id}",
-            {
-                "id": "d.id",
-                "name": "'PBSO/' || d.id",
-                "partner_id": "d.partner_id",
-                "partner_invoice_id": "d.partner_id",
-                "partner_shipping_id": "d.partner_id",
-                "access_token": "NULL",
-            },
-        )
-        insert_copies(
-            cr,
-            "sale_order_line",
-            f"sale_order_line t JOIN bench_order d ON t.order_id = {self.order.id}",
-            {
-                "id": "nextval('sale_order_line_id_seq')",
-                "order_id": "d.id",
-                "order_partner_id": "d.partner_id",
-            },
-        )
-        cr.execute("DROP TABLE bench_order")
+        copy_orders(self.env.cr, self.order.id, partner_ids, "PBSO/")
 
     def add_customers(self, count):
         ids = self._partners(count, "Portfolio Bench")
