@@ -379,10 +379,8 @@ class CreditAlert(models.Model):
                 "%(secured)s of secured capacity.",
                 guarantee=figures["guarantee"],
                 reference=figures["reference"] or "-",
-                amount=formatLang(
-                    self.env,
-                    figures["amount"],
-                    currency_obj=self.env["res.currency"].browse(figures["currency_id"]),
+                amount=self.env["res.company"]._credit_format_money(
+                    figures["amount"], self.env["res.currency"].browse(figures["currency_id"])
                 ),
                 coverage=formatLang(self.env, figures["coverage_percent"], digits=1),
                 date=format_date(self.env, figures["date"]),

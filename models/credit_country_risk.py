@@ -2,7 +2,7 @@ from typing import NamedTuple
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL, formatLang, frozendict
+from odoo.tools import SQL, frozendict
 
 from ..credit_policy.country import (
     RISK_CLASS_MAX,
@@ -11,7 +11,6 @@ from ..credit_policy.country import (
     is_deposit_percent,
     is_risk_class,
 )
-from .res_company import check_finite_values
 
 
 class CountryRisk(NamedTuple):
@@ -38,11 +37,12 @@ class CreditCountryRisk(models.Model):
     """
 
     _name = "credit.country.risk"
-    _inherit = ["mail.thread"]
+    _inherit = ["credit.finite.values.mixin", "mail.thread"]
     _description = "Country Risk Class"
     _order = "company_id, risk_class desc, country_id"
     _rec_name = "country_id"
     _check_company_auto = True
+    _credit_finite_fields = ("limit_cap", "deposit_percent")
     _sql_constraints = [
         (
             "company_country_uniq",
@@ -140,7 +140,7 @@ class CreditCountryRisk(models.Model):
                         "not %(value)s.",
                         field=label,
                         country=row.country_id.name,
-                        value=formatLang(self.env, row.limit_cap, currency_obj=row.currency_id),
+                        value=self.env["res.company"]._credit_format_money(row.limit_cap, row.currency_id),
                     )
                 )
             # NaN passes the sign check above; 1e20 is a typing error.
@@ -154,13 +154,11 @@ class CreditCountryRisk(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        check_finite_values(self, vals_list)
         rows = super().create(vals_list)
         self.env.registry.clear_cache()  # the credit check's copy of the table
         return rows
 
     def write(self, vals):
-        check_finite_values(self, [vals])
         result = super().write(vals)
         self.env.registry.clear_cache()
         return result
@@ -241,7 +239,7 @@ class CreditCountryRisk(models.Model):
             limit = partner.with_company(company).credit_limit
             if not exceeds_cap(limit, risk.limit_cap):
                 continue
-            cap = formatLang(self.env, risk.limit_cap, currency_obj=company.currency_id)
+            cap = self.env["res.company"]._credit_format_money(risk.limit_cap, company.currency_id)
             raise ValidationError(
                 _(
                     "The credit limit of %(partner)s cannot be %(limit)s: customers in %(country)s "
@@ -249,7 +247,7 @@ class CreditCountryRisk(models.Model):
                     "of at most %(cap)s, or request a higher one with a limit request (Request Limit "
                     "Change on the credit profile), which needs a second approval above the cap.",
                     partner=partner.display_name,
-                    limit=formatLang(self.env, limit, currency_obj=company.currency_id)
+                    limit=self.env["res.company"]._credit_format_money(limit, company.currency_id)
                     if limit
                     else _("no limit checked (0)"),
                     country=self.env["res.country"].browse(risk.country_id).name,

@@ -2,19 +2,10 @@ import logging
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..credit_policy.decision_log import (
-    BREAK_CONTENT,
-    BREAK_LINK,
-    BREAK_MISSING,
-    CONTENT_FIELDS,
-    canonical_json,
-    link,
-    verify_chain,
-)
-from .credit_alert import DECISION_LOG_BROKEN
+from ..credit_policy.decision_log import canonical_json, link
 
 _logger = logging.getLogger(__name__)
 
@@ -31,8 +22,6 @@ EVENTS = [
 # First key of the transaction-level advisory lock serialising one company's appends
 # (the second key is the company id).
 LOCK_NAMESPACE = 0x5CCD1061
-# Rows read at a time when verifying a chain.
-VERIFY_BATCH = 10000
 # Columns written by ``_append_batch`` with their PostgreSQL array types.
 INSERT_COLUMNS = (
     ("company_id", "int4"),
@@ -60,7 +49,7 @@ class CreditDecisionLog(models.Model):
     in SQL is found by ``action_verify`` and the daily ``_cron_verify``.
 
     What is logged for each kind of decision (the entry builders ``_log_*``) is in
-    ``credit_decision_log_entries.py``.
+    ``credit_decision_log_entries.py``; how a chain is verified, in ``credit_decision_log_verify.py``.
     """
 
     _name = "credit.decision.log"
@@ -253,170 +242,3 @@ class CreditDecisionLog(models.Model):
             # Only possible outside REPEATABLE READ: never write a forked chain.
             raise UserError(_("The credit decision log changed while it was written; try again."))
         return self.browse([row[0] for row in inserted])
-
-    # ------------------------------------------------------------
-    # VERIFY
-    # ------------------------------------------------------------
-
-    @api.model
-    def _chain_rows(self, company_id):
-        """The company's records in sequence order, read ``VERIFY_BATCH`` at a time."""
-        names = ["id", *CONTENT_FIELDS, "previous_hash", "hash"]
-        last = 0
-        while True:
-            rows = self.env.execute_query_dict(
-                SQL(
-                    "SELECT %s FROM credit_decision_log WHERE company_id = %s AND sequence > %s"
-                    " ORDER BY sequence LIMIT %s",
-                    SQL(", ").join(SQL.identifier(name) for name in names),
-                    company_id,
-                    last,
-                    VERIFY_BATCH,
-                )
-            )
-            yield from rows
-            if len(rows) < VERIFY_BATCH:
-                return
-            last = rows[-1]["sequence"]
-
-    @api.model
-    def _verify_company(self, company):
-        """``(first break or None, number of records, last record's hash)`` of ``company``'s chain."""
-        state = {"count": 0, "hash": ""}
-
-        def counted(rows):
-            for row in rows:
-                state["count"] += 1
-                state["hash"] = row["hash"]
-                yield row
-
-        broken = verify_chain(counted(self._chain_rows(company.id)))
-        return broken, state["count"], state["hash"]
-
-    @api.model
-    def _break_message(self, company, broken):
-        reasons = {
-            BREAK_MISSING: _(
-                "records before it are missing (deleted): the previous position is %(expected)s"
-            ),
-            BREAK_LINK: _(
-                "its previous hash is not the hash of the record before it (records were changed, "
-                "inserted or reordered)"
-            ),
-            BREAK_CONTENT: _("its content no longer gives its hash: it was changed after it was written"),
-        }
-        reason = reasons.get(
-            broken.reason,
-            _("its position is not the next one (expected %(expected)s): records were reordered"),
-        ) % {
-            "expected": broken.expected_sequence - 1
-            if broken.reason == BREAK_MISSING
-            else broken.expected_sequence
-        }
-        return _(
-            "The credit decision log of %(company)s is broken at record #%(sequence)s (id %(id)s): "
-            "%(reason)s.",
-            company=company.name,
-            sequence=broken.sequence,
-            id=broken.record_id,
-            reason=reason,
-        )
-
-    def _check_verify_rights(self):
-        user = self.env.user
-        if not (
-            self.env.su
-            or user.has_group("sale_credit_control.group_credit_manager")
-            or user.has_group("sale_credit_control.group_credit_auditor")
-        ):
-            raise AccessError(_("Only credit managers and auditors can verify the credit decision log."))
-
-    def action_verify(self):
-        """Verify the chains of the selected records' companies (none selected: the user's
-        companies) and say where the first one breaks."""
-        self._check_verify_rights()
-        companies = self.company_id or self.env.companies
-        lines, broken_any = [], False
-        for company in companies.sorted("id"):
-            broken, count, last_hash = self._verify_company(company)
-            if broken:
-                broken_any = True
-                lines.append(self._break_message(company, broken))
-            else:
-                lines.append(
-                    _(
-                        "%(company)s: %(count)s records, the chain is intact (last hash %(hash)s).",
-                        company=company.name,
-                        count=count,
-                        hash=last_hash or "-",
-                    )
-                )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Credit Decision Log"),
-                "message": "\n".join(lines),
-                "type": "danger" if broken_any else "success",
-                "sticky": broken_any,
-            },
-        }
-
-    @api.model
-    def _cron_verify(self):
-        """Verify every company's chain; a broken one is logged as an error and raised as a
-        credit alert with an activity for each of the company's credit managers (once per
-        break while the alert is open). Returns ``{company: break}`` of the broken chains."""
-        company_ids = [
-            row[0]
-            for row in self.env.execute_query(SQL("SELECT DISTINCT company_id FROM credit_decision_log"))
-        ]
-        broken_chains = {}
-        for company in self.env["res.company"].sudo().browse(company_ids).sorted("id"):
-            broken, _count, _hash = self._verify_company(company)
-            if broken:
-                broken_chains[company] = broken
-                message = self._break_message(company, broken)
-                _logger.error(message)
-                self._raise_broken_alert(company, broken, message)
-        return broken_chains
-
-    @api.model
-    def _raise_broken_alert(self, company, broken, message):
-        Alert = self.env["credit.alert"].sudo()
-        key = f"{DECISION_LOG_BROKEN}:{company.id}:{broken.record_id}:{broken.reason}"
-        existing = Alert.search([("dedup_key", "=", key), ("state", "in", ("new", "acknowledged"))], limit=1)
-        if existing:
-            return existing
-        managers = self.env["res.company"]._credit_manager_users(company)
-        if company.credit_manager_id:
-            group = self.env.ref("sale_credit_control.group_credit_manager").sudo()
-            managers |= group.users.filtered(
-                lambda user: company in user.company_ids and not user.share and user.active
-            )
-        alert = Alert.with_context(mail_create_nolog=True).create(
-            {
-                "alert_type": DECISION_LOG_BROKEN,
-                "severity": "critical",
-                "partner_id": company.partner_id.id,
-                "company_id": company.id,
-                "user_id": managers[:1].id,
-                "figures": {
-                    "record_id": broken.record_id,
-                    "sequence": broken.sequence,
-                    "expected_sequence": broken.expected_sequence,
-                    "reason": broken.reason,
-                },
-                "message": message,
-                "dedup_key": key,
-            }
-        )
-        alert._schedule_activities()
-        for user in managers[1:]:
-            alert.activity_schedule(
-                "sale_credit_control.mail_activity_type_credit_alert",
-                user_id=user.id,
-                summary=_("Credit decision log broken: %(company)s", company=company.name),
-                note=message,
-            )
-        return alert

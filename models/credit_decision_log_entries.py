@@ -1,5 +1,5 @@
 from odoo import _, api, models
-from odoo.tools import SQL, format_date, formatLang
+from odoo.tools import SQL, format_date
 
 from ..credit_policy.decision_log import amount_text
 from .credit_decision_log import _logger  # the log's own logger, as before the split
@@ -34,9 +34,10 @@ class CreditDecisionLogEntries(models.Model):
 
     @api.model
     def _money(self, amount, currency):
-        """An amount as the summaries write it. ``formatLang``, not ``format_amount``: the latter
-        writes negative amounts and missing symbols otherwise, which would change what is hashed."""
-        return formatLang(self.env, amount or 0.0, currency_obj=currency)
+        """An amount as the summaries write it: as every credit message shows money
+        (``res.company._credit_format_money``). The summary is hashed as written: records written
+        before keep their text and their hash."""
+        return self.env["res.company"]._credit_format_money(amount, currency)
 
     @api.model
     def _prepare_entry_vals(self, source, event, user, summary, payload):

@@ -1,8 +1,28 @@
 from odoo import api, fields, models
 
+from ..credit_policy.factors import financial_ratios
+
+#: The statement's figures, the inputs of its ratios (and of the rating's recommended limit).
+STATEMENT_FIGURES = (
+    "revenue",
+    "total_assets",
+    "total_liabilities",
+    "current_assets",
+    "current_liabilities",
+    "equity",
+    "net_profit",
+)
+#: The ratios, as the policy core names them (``credit_policy.factors.financial_ratios``).
+RATIO_FIELDS = ("debt_to_asset", "current_ratio", "equity_ratio", "net_margin")
+
 
 class CreditFinancialStatement(models.Model):
-    """A customer's financial statement for one period (财务报表), with its derived ratios."""
+    """A customer's financial statement for one period (财务报表), with its derived ratios.
+
+    The ratios are the policy core's (``financial_ratios``), the very values the scorecard
+    rates: a ratio whose denominator is zero (or not entered) is *missing* there and here
+    (``<ratio>_missing``, shown empty), never a 0 that would read as a real ratio.
+    """
 
     _name = "credit.financial.statement"
     _description = "Customer Financial Statement"
@@ -12,7 +32,9 @@ class CreditFinancialStatement(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, check_company=True
     )
-    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
     currency_id = fields.Many2one(
         "res.currency", required=True, default=lambda self: self.env.company.currency_id
     )
@@ -33,21 +55,46 @@ class CreditFinancialStatement(models.Model):
     current_liabilities = fields.Monetary()
     equity = fields.Monetary()
     net_profit = fields.Monetary()
-    debt_to_asset = fields.Float(compute="_compute_ratios", store=True, digits=(16, 4), help="Total liabilities / total assets.")
-    current_ratio = fields.Float(compute="_compute_ratios", store=True, digits=(16, 4), help="Current assets / current liabilities.")
-    equity_ratio = fields.Float(compute="_compute_ratios", store=True, digits=(16, 4), help="Equity / total assets.")
-    net_margin = fields.Float(compute="_compute_ratios", store=True, digits=(16, 4), help="Net profit / revenue.")
+    debt_to_asset = fields.Float(
+        compute="_compute_ratios", store=True, digits=(16, 4), aggregator=False,
+        help="Total liabilities / total assets; empty (missing) without total assets.",
+    )
+    current_ratio = fields.Float(
+        compute="_compute_ratios", store=True, digits=(16, 4), aggregator=False,
+        help="Current assets / current liabilities; empty (missing) without current liabilities.",
+    )
+    equity_ratio = fields.Float(
+        compute="_compute_ratios", store=True, digits=(16, 4), aggregator=False,
+        help="Equity / total assets; empty (missing) without total assets.",
+    )
+    net_margin = fields.Float(
+        compute="_compute_ratios", store=True, digits=(16, 4), aggregator=False,
+        help="Net profit / revenue; empty (missing) without revenue.",
+    )
+    debt_to_asset_missing = fields.Boolean(compute="_compute_ratios", store=True)
+    current_ratio_missing = fields.Boolean(compute="_compute_ratios", store=True)
+    equity_ratio_missing = fields.Boolean(compute="_compute_ratios", store=True)
+    net_margin_missing = fields.Boolean(compute="_compute_ratios", store=True)
     note = fields.Text()
 
-    @api.depends("revenue", "total_assets", "total_liabilities", "current_assets", "current_liabilities",
-                 "equity", "net_profit")
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends(*STATEMENT_FIGURES)
     def _compute_ratios(self):
         for statement in self:
-            statement.debt_to_asset = self._ratio(statement.total_liabilities, statement.total_assets)
-            statement.current_ratio = self._ratio(statement.current_assets, statement.current_liabilities)
-            statement.equity_ratio = self._ratio(statement.equity, statement.total_assets)
-            statement.net_margin = self._ratio(statement.net_profit, statement.revenue)
+            for name, value in self._ratios_of(statement).items():
+                statement[name] = value if value is not None else 0.0
+                statement[f"{name}_missing"] = value is None
 
-    @staticmethod
-    def _ratio(numerator, denominator):
-        return numerator / denominator if denominator else 0.0
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _ratios_of(self, figures):
+        """``{ratio: value or None (missing)}`` of a statement's ``figures`` (a statement, or a
+        row of its columns as the rating reads them): the policy core's ratios, a figure not
+        entered reading 0 as on the screen. The screen and the scorecard both take them here."""
+        return financial_ratios(**{name: figures[name] or 0.0 for name in STATEMENT_FIGURES})

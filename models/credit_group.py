@@ -3,7 +3,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
-from odoo.tools import formatLang, ormcache
+from odoo.tools import ormcache
 
 from ..credit_policy.groups import member_shares
 
@@ -251,4 +251,4 @@ class CreditGroup(models.Model):
         return result
 
     def _format_amount(self, amount):
-        return formatLang(self.env, amount, currency_obj=self.currency_id)
+        return self.env["res.company"]._credit_format_money(amount, self.currency_id)

@@ -2,9 +2,7 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_date, formatLang, ormcache
-
-from .res_company import check_finite_values
+from odoo.tools import SQL, format_date, ormcache
 
 GUARANTEE_TYPES = [
     ("bank_guarantee", "Bank Guarantee"),
@@ -54,10 +52,11 @@ class CreditGuarantee(models.Model):
     """
 
     _name = "credit.guarantee"
-    _inherit = ["mail.thread", "mail.activity.mixin", "credit.validity.mixin"]
+    _inherit = ["credit.finite.values.mixin", "mail.thread", "mail.activity.mixin", "credit.validity.mixin"]
     _description = "Credit Guarantee"
     _order = "valid_to desc, id desc"
     _check_company_auto = True
+    _credit_finite_fields = ("amount", "coverage_percent")
 
     partner_id = fields.Many2one(
         "res.partner",
@@ -163,7 +162,6 @@ class CreditGuarantee(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        check_finite_values(self, vals_list)
         for vals in vals_list:
             if vals.get("state", "draft") != "draft" or any(
                 vals.get(name) for name in WORKFLOW_FIELDS - {"state"}
@@ -172,7 +170,6 @@ class CreditGuarantee(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        check_finite_values(self, [vals])
         changing_state = self.env.cr.cache.get(STATE_CHANGE_KEY)
         if not changing_state and WORKFLOW_FIELDS & vals.keys():
             raise UserError(
@@ -356,7 +353,7 @@ class CreditGuarantee(models.Model):
         }
         return texts[new_state] % {
             "guarantee": self.display_name,
-            "secured": formatLang(self.env, self.secured_amount, currency_obj=self.currency_id),
+            "secured": self.env["res.company"]._credit_format_money(self.secured_amount, self.currency_id),
         }
 
     def _check_credit_manager(self):

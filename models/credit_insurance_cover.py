@@ -3,8 +3,6 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .res_company import check_finite_values
-
 
 class CreditInsuranceCover(models.Model):
     """One buyer's cover under a credit insurance policy: the insurer's insured limit for it.
@@ -15,10 +13,11 @@ class CreditInsuranceCover(models.Model):
     """
 
     _name = "credit.insurance.cover"
-    _inherit = ["credit.validity.mixin"]
+    _inherit = ["credit.finite.values.mixin", "credit.validity.mixin"]
     _description = "Credit Insurance Buyer Cover"
     _order = "policy_id, partner_id, id"
     _check_company_auto = True
+    _credit_finite_fields = ("insured_limit",)
 
     policy_id = fields.Many2one(
         "credit.insurance.policy", string="Policy", required=True, index=True, ondelete="cascade"
@@ -91,13 +90,11 @@ class CreditInsuranceCover(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        check_finite_values(self, vals_list)
         covers = super().create(vals_list)
         covers._reevaluate_held_orders()
         return covers
 
     def write(self, vals):
-        check_finite_values(self, [vals])
         old_partners = self.partner_id if "partner_id" in vals else self.env["res.partner"]
         result = super().write(vals)
         self._reevaluate_held_orders(old_partners)

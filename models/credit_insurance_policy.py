@@ -1,8 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .res_company import check_finite_values
-
 POLICY_STATES = [("draft", "Draft"), ("active", "Active"), ("ended", "Ended")]
 
 
@@ -15,10 +13,11 @@ class CreditInsurancePolicy(models.Model):
     """
 
     _name = "credit.insurance.policy"
-    _inherit = ["mail.thread", "mail.activity.mixin", "credit.validity.mixin"]
+    _inherit = ["credit.finite.values.mixin", "mail.thread", "mail.activity.mixin", "credit.validity.mixin"]
     _description = "Credit Insurance Policy"
     _order = "date_to desc, id desc"
     _check_company_auto = True
+    _credit_finite_fields = ("coverage_percent",)
 
     name = fields.Char(string="Policy Number", required=True, tracking=True)
     insurer_id = fields.Many2one(
@@ -73,13 +72,7 @@ class CreditInsurancePolicy(models.Model):
     # CRUD
     # ------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_finite_values(self, vals_list)
-        return super().create(vals_list)
-
     def write(self, vals):
-        check_finite_values(self, [vals])
         result = super().write(vals)
         if {"date_from", "date_to"} & vals.keys():
             self.filtered(lambda policy: policy.state == "active").cover_ids._reevaluate_held_orders()

@@ -2,7 +2,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
 
-from .res_company import check_finite_values
 from .res_partner import CREDIT_FILE_GROUPS  # the rating behind a request is the credit file
 
 
@@ -30,10 +29,11 @@ class CreditLimitRequest(models.Model):
     """
 
     _name = "credit.limit.request"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["credit.finite.values.mixin", "mail.thread", "mail.activity.mixin"]
     _description = "Credit Limit Request"
     _order = "request_date desc, id desc"
     _check_company_auto = True
+    _credit_finite_fields = ("amount",)
     _sql_constraints = [
         ("amount_positive", "CHECK(amount >= 0)", "A requested credit limit cannot be negative."),
     ]
@@ -328,7 +328,6 @@ class CreditLimitRequest(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        check_finite_values(self.browse(), vals_list)
         for vals in vals_list:
             if "amount" in vals:
                 # Before the INSERT, whose CHECK constraint would name no figure.
@@ -341,7 +340,6 @@ class CreditLimitRequest(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        check_finite_values(self, [vals])
         if not self.env.su:
             self.check_access("write")
             workflow = self._workflow_fields & set(vals)

@@ -1,6 +1,6 @@
 from markupsafe import Markup
 from odoo import _, models
-from odoo.tools import format_date, formatLang
+from odoo.tools import format_date
 
 from ..credit_policy.limit_request import ABOVE_RECOMMENDATION, ABOVE_THRESHOLD
 from .res_partner import CREDIT_FILE_GROUPS
@@ -143,13 +143,13 @@ class CreditLimitRequest(models.Model):
     # ------------------------------------------------------------
 
     def _format_company(self, amount):
-        return formatLang(self.env, amount, currency_obj=self.company_id.currency_id)
+        return self.env["res.company"]._credit_format_money(amount, self.company_id.currency_id)
 
     def _format_limit(self, amount, currency=None):
         """An amount as a limit: 0 reads "no limit checked"."""
         if not amount:
             return _("0 (no limit checked)")
-        return formatLang(self.env, amount, currency_obj=currency or self.company_id.currency_id)
+        return self.env["res.company"]._credit_format_money(amount, currency or self.company_id.currency_id)
 
     def _selection_label(self, field_name):
         """The label of a selection field's value, in the reader's language."""

@@ -4,7 +4,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE
-from .res_company import check_finite_values
 
 # Settings whose changes go to the limit history, with how to show their values.
 AUDITED_FIELDS = ("mode", "tolerance_percent", "on_hold", "limit_valid_until")
@@ -27,11 +26,12 @@ class CreditProfile(models.Model):
     """
 
     _name = "credit.profile"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["credit.finite.values.mixin", "mail.thread", "mail.activity.mixin"]
     _description = "Customer Credit Profile"
     _order = "partner_id, company_id"
     _rec_name = "partner_id"
     _check_company_auto = True
+    _credit_finite_fields = ("credit_limit", "limit_amount_currency", "tolerance_percent")
     _sql_constraints = [
         (
             "partner_company_uniq",
@@ -206,7 +206,7 @@ class CreditProfile(models.Model):
         compute="_compute_payment_behaviour", string="Oldest Open Item (days overdue)"
     )
     behaviour_overdue_ratio = fields.Float(
-        compute="_compute_payment_behaviour", string="Overdue Share of Open Invoices"
+        compute="_compute_payment_behaviour", string="Overdue Share of Open Receivables"
     )
     behaviour_dso = fields.Float(
         compute="_compute_payment_behaviour", string="DSO (days)", digits=(16, 1),
@@ -317,7 +317,6 @@ class CreditProfile(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         # A limit in its currency is set like any limit change (rights, rate, history).
-        check_finite_values(self.browse(), vals_list)
         for vals in vals_list:
             if "tolerance_percent" in vals:
                 # Before the INSERT, whose CHECK constraint would name no figure.
@@ -333,7 +332,6 @@ class CreditProfile(models.Model):
         return profiles
 
     def write(self, vals):
-        check_finite_values(self, [vals])
         if any(name in vals for name in LIMIT_CURRENCY_FIELDS):
             # The limit in its currency goes through _credit_set_limit, after the other values.
             vals = dict(vals)

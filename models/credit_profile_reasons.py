@@ -243,7 +243,8 @@ class CreditProfile(models.Model):
         )
 
     def _format_amount(self, amount):
-        return formatLang(self.env, amount, currency_obj=self.company_id.currency_id)
+        """An amount in the company currency, as every credit message shows money."""
+        return self.env["res.company"]._credit_format_money(amount, self.company_id.currency_id)
 
     def _format_amount_code(self, amount, currency):
         """``USD 10,000.00``: the currency's code, where two currencies are shown side by side."""

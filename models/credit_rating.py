@@ -2,7 +2,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import format_date, formatLang
+from odoo.tools import format_date
 
 
 class CreditRating(models.Model):
@@ -89,7 +89,7 @@ class CreditRating(models.Model):
             table += Markup('<p class="o_credit_rating_country_cap">%s</p>') % _(
                 "Recommended limit capped at %(cap)s by the country risk of %(country)s "
                 "(class %(risk_class)s).",
-                cap=formatLang(self.env, self.country_limit_cap, currency_obj=self.currency_id),
+                cap=self.env["res.company"]._credit_format_money(self.country_limit_cap, self.currency_id),
                 country=self.country_id.name,
                 risk_class=self.country_risk_class,
             )

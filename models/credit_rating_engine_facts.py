@@ -4,18 +4,8 @@ from odoo import api, models
 from odoo.tools import SQL
 
 from ..credit_policy.behaviour import TREND_WINDOW_DAYS, PaymentAggregates, PaymentBehaviour
-from ..credit_policy.factors import factor_values, financial_ratios
-
-#: Statement figures read for the ratios and the recommended limit.
-STATEMENT_FIGURES = (
-    "revenue",
-    "total_assets",
-    "total_liabilities",
-    "current_assets",
-    "current_liabilities",
-    "equity",
-    "net_profit",
-)
+from ..credit_policy.factors import factor_values
+from .credit_financial_statement import STATEMENT_FIGURES
 
 
 class CreditRatingEngineFacts(models.AbstractModel):
@@ -76,11 +66,7 @@ class CreditRatingEngineFacts(models.AbstractModel):
             )
             behaviour = PaymentBehaviour.from_aggregates(aggregates)
             statement = statements.get(partner_id)
-            ratios = (
-                financial_ratios(**{name: statement[name] for name in STATEMENT_FIGURES})
-                if statement
-                else None
-            )
+            ratios = self.env["credit.financial.statement"]._ratios_of(statement) if statement else None
             first_invoice_date = balance_row.get("first_invoice_date")
             sales_volume = max(0.0, balance_row.get("sales", 0.0))
             values = factor_values(
@@ -144,11 +130,21 @@ class CreditRatingEngineFacts(models.AbstractModel):
                 "date_maturity",
                 "parent_state",
                 "reconciled",
+                "currency_id",
+                "amount_residual",
+                "amount_residual_currency",
             ]
         )
         self.env["account.move"].flush_model(["move_type", "state", "invoice_date", "company_id"])
         self.env["account.partial.reconcile"].flush_model(
-            ["debit_move_id", "credit_move_id", "amount", "max_date"]
+            [
+                "debit_move_id",
+                "credit_move_id",
+                "amount",
+                "debit_amount_currency",
+                "credit_amount_currency",
+                "max_date",
+            ]
         )
         self.env["account.account"].flush_model(["account_type"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])
@@ -222,54 +218,92 @@ class CreditRatingEngineFacts(models.AbstractModel):
         return result
 
     @api.model
-    def _query_open_items(self, partner_ids, company, as_of):
-        """Invoice amounts still open at ``as_of``: invoiced by then, not settled by then.
+    def _open_receivable_items_as_of_sql(self, partner_ids, company, as_of):
+        """``FROM … WHERE …`` of the open receivable items (``aml``, with ``partner`` and
+        ``account``) of commercial ``partner_ids`` in ``company`` as they stood at ``as_of``.
 
-        An invoice's receivable line is open by its amount minus the partial
-        reconciliations dated on or before ``as_of``; it is overdue when its due
-        date is before ``as_of``. Lines fully reconciled by ``as_of`` are skipped early.
+        The items are the credit check's and the profile's (``credit.profile``
+        ``_open_receivable_condition``: every open receivable journal item, invoices, credit
+        notes and unallocated payments alike), the condition read on each item as of that date:
+        booked by then, its residuals rebuilt by undoing the partial reconciliations dated after
+        it (``max_date``, as the overdue trend does), reconciled only if it is now and nothing
+        of it was reconciled after. As of today they are the check's items and residuals.
         """
         self._flush_accounting()
+        return SQL(
+            """
+              FROM (
+                SELECT item.id, item.move_id, item.partner_id, item.company_id, item.account_id,
+                       item.parent_state, item.currency_id, item.date, item.date_maturity,
+                       item.amount_residual + COALESCE(later.amount, 0) AS amount_residual,
+                       item.amount_residual_currency + COALESCE(later.amount_currency, 0)
+                           AS amount_residual_currency,
+                       item.reconciled AND later.amount IS NULL AS reconciled
+                  FROM account_move_line item
+                  LEFT JOIN LATERAL (
+                    SELECT SUM(CASE WHEN part.debit_move_id = item.id THEN part.amount
+                                    ELSE -part.amount END) AS amount,
+                           SUM(CASE WHEN part.debit_move_id = item.id THEN part.debit_amount_currency
+                                    ELSE -part.credit_amount_currency END) AS amount_currency
+                      FROM account_partial_reconcile part
+                     WHERE (part.debit_move_id = item.id OR part.credit_move_id = item.id)
+                       AND part.max_date > %(as_of)s
+                  ) later ON TRUE
+                 WHERE item.date <= %(as_of)s
+              ) aml
+              JOIN res_partner partner ON partner.id = aml.partner_id
+              JOIN account_account account ON account.id = aml.account_id
+             WHERE partner.commercial_partner_id IN %(partners)s
+               AND %(open)s
+            """,
+            as_of=as_of,
+            partners=partner_ids,
+            open=self.env["credit.profile"]._open_receivable_condition(company),
+        )
+
+    @api.model
+    def _query_open_items(self, partner_ids, company, as_of):
+        """Open and overdue receivables at ``as_of`` of commercial ``partner_ids``, in the company
+        currency at the rate of ``as_of``: the credit check's figures, as of that date.
+
+        Sums the residuals of the open receivable items as they stood then
+        (``_open_receivable_items_as_of_sql``) per currency; an item is overdue when it is
+        still owed (residual above 0) and its due date is before ``as_of``. ``oldest_due`` is
+        the earliest such due date.
+        """
         rows = self.env.execute_query(
             SQL(
                 """
-                WITH open_lines AS (
-                    SELECT partner.commercial_partner_id AS partner_id,
-                           aml.date_maturity,
-                           aml.balance - COALESCE((
-                               SELECT SUM(part.amount) FROM account_partial_reconcile part
-                                WHERE part.debit_move_id = aml.id AND part.max_date <= %(as_of)s), 0)
-                               AS open_amount
-                      FROM account_move_line aml
-                      %(lines)s
-                     WHERE partner.commercial_partner_id IN %(partners)s
-                       AND aml.company_id = %(company)s
-                       AND account.account_type = 'asset_receivable'
-                       AND move.move_type = 'out_invoice'
-                       AND aml.parent_state = 'posted'
-                       AND aml.balance > 0
-                       AND aml.date <= %(as_of)s
-                       AND (aml.reconciled IS NOT TRUE OR EXISTS (
-                           SELECT 1 FROM account_partial_reconcile later
-                            WHERE later.debit_move_id = aml.id AND later.max_date > %(as_of)s))
-                )
-                SELECT partner_id,
-                       SUM(open_amount),
-                       COALESCE(SUM(open_amount) FILTER (WHERE date_maturity < %(as_of)s), 0),
-                       MIN(date_maturity) FILTER (WHERE date_maturity < %(as_of)s)
-                  FROM open_lines
-                 WHERE open_amount > 0
-              GROUP BY partner_id
+                SELECT partner.commercial_partner_id,
+                       aml.currency_id,
+                       SUM(aml.amount_residual_currency),
+                       COALESCE(SUM(aml.amount_residual_currency) FILTER (
+                           WHERE aml.date_maturity < %(as_of)s AND aml.amount_residual_currency > 0), 0),
+                       MIN(aml.date_maturity) FILTER (
+                           WHERE aml.date_maturity < %(as_of)s AND aml.amount_residual_currency > 0)
+                %(items)s
+              GROUP BY 1, 2
                 """,
-                lines=self._receivable_lines_sql(),
-                partners=partner_ids,
-                company=company.id,
                 as_of=as_of,
+                items=self._open_receivable_items_as_of_sql(partner_ids, company, as_of),
             )
         )
+        per_partner = {}
+        for partner_id, currency_id, residual, overdue, oldest_due in rows:
+            amounts = per_partner.setdefault(partner_id, {"open": {}, "overdue": {}, "oldest_due": None})
+            amounts["open"][currency_id] = residual
+            amounts["overdue"][currency_id] = overdue
+            if oldest_due and (not amounts["oldest_due"] or oldest_due < amounts["oldest_due"]):
+                amounts["oldest_due"] = oldest_due
+        convert = self.env["credit.profile"]._converter(company, as_of)
         return {
-            partner_id: {"open_amount": open_amount, "overdue_amount": overdue, "oldest_due": oldest_due}
-            for partner_id, open_amount, overdue, oldest_due in rows
+            partner_id: {
+                # Credits (credit notes, unallocated payments) net the open amount, never below 0.
+                "open_amount": max(0.0, convert(amounts["open"])),
+                "overdue_amount": convert(amounts["overdue"]),
+                "oldest_due": amounts["oldest_due"],
+            }
+            for partner_id, amounts in per_partner.items()
         }
 
     @api.model

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_date, formatLang
+from odoo.tools import format_date
 
 from .credit_repayment_plan import STATE_CHANGE_KEY
 
@@ -56,7 +56,9 @@ class CreditRepaymentInstalment(models.Model):
         for instalment in self:
             instalment.display_name = _(
                 "%(amount)s due on %(date)s",
-                amount=formatLang(self.env, instalment.amount, currency_obj=instalment.currency_id or None),
+                amount=self.env["res.company"]._credit_format_money(
+                    instalment.amount, instalment.currency_id
+                ),
                 date=format_date(self.env, instalment.date_due),
             )
 

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_date, formatLang
+from odoo.tools import SQL, format_date
 
 from ..credit_policy.repayment import (
     AMOUNT_NOT_POSITIVE,
@@ -511,8 +511,8 @@ class CreditRepaymentPlan(models.Model):
                         "%(residual)s): a repayment plan pays back overdue debt.",
                         invoice=invoice.display_name,
                         date=format_date(self.env, invoice.invoice_date_due),
-                        residual=formatLang(
-                            self.env, invoice.amount_residual, currency_obj=invoice.currency_id
+                        residual=self.env["res.company"]._credit_format_money(
+                            invoice.amount_residual, invoice.currency_id
                         ),
                     )
                 )
@@ -630,4 +630,5 @@ class CreditRepaymentPlan(models.Model):
             raise AccessError(_("Only credit managers can confirm, cancel or update repayment plans."))
 
     def _format_amount(self, amount):
-        return formatLang(self.env, amount, currency_obj=self.currency_id or self.env.company.currency_id)
+        currency = self.currency_id or self.env.company.currency_id
+        return self.env["res.company"]._credit_format_money(amount, currency)

@@ -51,7 +51,9 @@ class CreditValidityMixin(models.AbstractModel):
                         "%(field)s: %(record)s must be a positive amount, not %(amount)s.",
                         field=self._field_label(field_name),
                         record=record.display_name,
-                        amount=formatLang(self.env, record[field_name], currency_obj=record[currency_field]),
+                        amount=self.env["res.company"]._credit_format_money(
+                            record[field_name], record[currency_field]
+                        ),
                     )
                 )
 

@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL, format_amount, formatLang, split_every
+from odoo.tools import SQL, formatLang, split_every
 
 from ..credit_policy.grades import default_grade_table
 from ..credit_policy.warnings import RULE_TYPES as CORE_RULE_TYPES
@@ -156,24 +156,27 @@ class CreditWarningRule(models.Model):
         _ = self.env._
         for rule in self:
             days = rule.threshold_days
+            number = rule._format_threshold_number
             rule.description = {
                 "overdue_new": _(
                     "Overdue more than %(days)s days, above %(amount)s",
                     days=days,
                     amount=rule._format_threshold_amount(),
                 ),
-                "utilization": _("Exposure above %(percent)s%% of the limit", percent=rule.threshold_percent),
+                "utilization": _(
+                    "Exposure above %(percent)s%% of the limit", percent=number(rule.threshold_percent)
+                ),
                 "downgrade": _(
                     "Latest rating %(grades)s grade(s) down or more", grades=rule.threshold_grades
                 ),
                 "bureau_drop": _(
                     "Latest bureau score %(points)s points or more below the previous one",
-                    points=rule.threshold_points,
+                    points=number(rule.threshold_points),
                 ),
                 "order_spike": _(
                     "Orders of the last %(days)s days above %(factor)s x the average of the last %(history)s days",
                     days=days,
-                    factor=rule.threshold_factor,
+                    factor=number(rule.threshold_factor),
                     history=rule.history_days,
                 ),
                 "limit_expiring": _("Limit valid until within %(days)s days", days=days),
@@ -194,10 +197,14 @@ class CreditWarningRule(models.Model):
             rule.alert_count = counts.get(rule, 0)
 
     def _format_threshold_amount(self):
-        currency = self._amount_currency()
-        if currency:
-            return format_amount(self.env, self.threshold_amount, currency)
-        return formatLang(self.env, self.threshold_amount)
+        """The minimum amount in its currency (a number where the rule has none yet)."""
+        return self.env["res.company"]._credit_format_money(self.threshold_amount, self._amount_currency())
+
+    def _format_threshold_number(self, value):
+        """A percentage, a number of points or a factor in the reader's notation, with the
+        decimals it has (up to two): ``80``, ``2.5``, ``1,000``."""
+        digits = next((digits for digits in (0, 1) if round(value, digits) == value), 2)
+        return formatLang(self.env, value, digits=digits)
 
     # ------------------------------------------------------------
     # CONSTRAINTS
@@ -213,7 +220,7 @@ class CreditWarningRule(models.Model):
                         "set its currency, or its company, so that each company converts the amount into "
                         "its own currency.",
                         rule=rule.name,
-                        amount=formatLang(self.env, rule.threshold_amount),
+                        amount=rule._format_threshold_amount(),
                     )
                 )
 

@@ -2,7 +2,7 @@ import math
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import float_compare, formatLang
+from odoo.tools import float_compare, format_amount, formatLang
 
 from ..credit_policy.aging import DEFAULT_EDGES, format_edges, parse_edges
 from ..credit_policy.decision import CreditPolicy
@@ -11,6 +11,8 @@ from ..credit_policy.decision import CreditPolicy
 # limit, also in currencies of small unit, and still exact to the unit in a float. Larger
 # figures are typing or import errors (1e20 has lost its cents and its meaning).
 MAX_CREDIT_AMOUNT = 1e15
+# Units of rounding (cents) up to which a float holds an amount exactly enough for Odoo's rounding.
+MONEY_EXACT_UNITS = 1e14
 # The largest number of days a policy setting may count (a century).
 MAX_CREDIT_DAYS = 36500
 # Company policy figures: amounts in the company currency, and days.
@@ -22,30 +24,6 @@ POLICY_AMOUNT_FIELDS = (
 POLICY_DAYS_FIELDS = ("credit_overdue_days", "credit_review_lead_days", "credit_repayment_grace_days")
 
 
-def check_finite_values(records, vals_list):
-    """Refuse NaN and infinity among the numbers of ``vals_list``, the values of ``records``'
-    ``write`` (or, ``records`` empty, of a ``create``), naming the field and whose it is: the
-    ORM rounds a monetary value before any constraint runs, and fails on them with a bare
-    ``ValueError`` naming nothing."""
-    env = records.env
-    for vals in vals_list:
-        for name, value in vals.items():
-            field = records._fields.get(name)
-            if field is None or field.type not in ("float", "monetary"):
-                continue
-            if not isinstance(value, float) or math.isfinite(value):
-                continue
-            subject = ", ".join(records.mapped("display_name")) or vals.get(records._rec_name)
-            raise ValidationError(
-                env._(
-                    "%(field)s of %(subject)s must be a number, not %(value)s.",
-                    field=field._description_string(env),
-                    subject=subject or records._description,
-                    value=env["res.company"]._credit_format_figure(value),
-                )
-            )
-
-
 RULE_ACTIONS = [
     ("block", "Block"),
     ("warn", "Warn"),
@@ -54,7 +32,9 @@ RULE_ACTIONS = [
 
 
 class ResCompany(models.Model):
-    _inherit = "res.company"
+    _name = "res.company"
+    _inherit = ["res.company", "credit.finite.values.mixin"]
+    _credit_finite_fields = (*POLICY_AMOUNT_FIELDS, "credit_default_tolerance", "credit_max_tolerance")
 
     credit_control_enabled = fields.Boolean(
         string="Check Credit at Confirmation",
@@ -306,19 +286,6 @@ class ResCompany(models.Model):
                 ) from error
 
     # ------------------------------------------------------------
-    # CRUD
-    # ------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_finite_values(self, vals_list)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_finite_values(self, [vals])
-        return super().write(vals)
-
-    # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
 
@@ -329,6 +296,23 @@ class ResCompany(models.Model):
 
     def _credit_format_percent(self, value):
         return formatLang(self.env, value, digits=2)
+
+    @api.model
+    def _credit_format_money(self, amount, currency):
+        """``amount`` in ``currency`` as every credit message shows money: Odoo's ``format_amount``
+        (the currency's symbol and position, the reader's separators); a figure without a
+        currency is shown as a number.
+
+        From 10^14 units of rounding on (10^12 in a currency of cents) a float no longer holds
+        the cents and ``format_amount``'s rounding shows its epsilon as cents (10^15 would read
+        1,000,000,000,000,001.00): such a figure (the largest limit allowed, a typing error) is
+        rounded half-even, as typed, in the same layout."""
+        amount = amount or 0.0
+        if not currency:
+            return formatLang(self.env, amount)
+        if abs(amount) < MONEY_EXACT_UNITS * currency.rounding:
+            return format_amount(self.env, amount, currency)
+        return formatLang(self.env, amount, currency_obj=currency)
 
     @api.model
     def _credit_field_label(self, field_name, model=None):
@@ -343,7 +327,7 @@ class ResCompany(models.Model):
         if math.isinf(value):
             return _("infinity") if value > 0 else _("minus infinity")
         if currency:
-            return formatLang(self.env, value, currency_obj=currency)
+            return self._credit_format_money(value, currency)
         text = formatLang(self.env, value, digits=digits)
         return f"{text}%" if percent else text
 
@@ -383,7 +367,7 @@ class ResCompany(models.Model):
         self.ensure_one()
         if not amount:
             return _("0 (no limit checked)")
-        return formatLang(self.env, amount, currency_obj=self.currency_id)
+        return self._credit_format_money(amount, self.currency_id)
 
     def _credit_policy(self):
         """The company's rule settings as a policy-core object."""

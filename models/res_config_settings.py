@@ -1,11 +1,18 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
-from .res_company import check_finite_values
-
 
 class ResConfigSettings(models.TransientModel):
-    _inherit = "res.config.settings"
+    _name = "res.config.settings"
+    _inherit = ["res.config.settings", "credit.finite.values.mixin"]
+    _credit_finite_fields = (
+        "account_default_credit_limit",
+        "credit_overdue_amount",
+        "credit_max_order_amount",
+        "credit_default_tolerance",
+        "credit_max_tolerance",
+        "credit_limit_second_approval_threshold",
+    )
 
     credit_control_enabled = fields.Boolean(related="company_id.credit_control_enabled", readonly=False)
     credit_limit_action = fields.Selection(related="company_id.credit_limit_action", readonly=False)
@@ -57,11 +64,6 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.credit_limit_second_approval_threshold", readonly=False
     )
     credit_aging_edges = fields.Char(related="company_id.credit_aging_edges", readonly=False)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_finite_values(self, vals_list)
-        return super().create(vals_list)
 
     @api.depends("company_id")
     def _compute_credit_tolerances(self):

@@ -104,7 +104,7 @@ class ReportCreditProfile(models.AbstractModel):
             if value is None:
                 shown = _("missing")
             elif line.get("code") in MONEY_FACTOR_CODES:
-                shown = formatLang(self.env, value, currency_obj=rating.currency_id)
+                shown = self.env["res.company"]._credit_format_money(value, rating.currency_id)
             else:
                 shown = f"{value:.4g}"
             rows.append(

@@ -14,7 +14,7 @@ from datetime import timedelta
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import new_test_user, tagged
-from odoo.tools import format_date, mute_logger
+from odoo.tools import format_amount, format_date, mute_logger
 
 from .common import CreditControlCommon
 
@@ -64,6 +64,12 @@ class TestBadInput(CreditControlCommon):
         message = str(caught.exception)
         for text in texts:
             self.assertTrue(contains(message, text), f"{text!r} not in the message: {message}")
+
+    def money(self, amount, currency=None):
+        """``amount`` as the messages show money (Odoo's ``format_amount``, default: in the
+        company currency), not a hard-coded text: the currency's symbol and position and the
+        language's separators and minus sign are Odoo's."""
+        return format_amount(self.env, amount, currency or self.company.currency_id)
 
     def history_count(self, partner=None):
         return self.history.search_count([("partner_id", "=", (partner or self.customer).id)])
@@ -125,7 +131,7 @@ class TestBadInput(CreditControlCommon):
         and the figure; the limit and its history are untouched."""
         partner = self.customer.with_user(self.credit_manager)
         cases = [
-            (-500.0, "-500.00"),
+            (-500.0, self.money(-500.0)),
             (NAN, "NaN"),
             (INF, "infinity"),
             (-INF, "minus infinity"),
@@ -147,7 +153,7 @@ class TestBadInput(CreditControlCommon):
 
     def test_partner_created_with_a_bad_limit_is_not_created(self):
         partners = self.env["res.partner"].with_user(self.credit_manager)
-        for value, figure in ((-1.0, "-1.00"), (NAN, "NaN"), (HUGE, HUGE_TEXT)):
+        for value, figure in ((-1.0, self.money(-1.0)), (NAN, "NaN"), (HUGE, HUGE_TEXT)):
             with self.subTest(value=value), self.refused("Credit Limit", "New Bad Customer", figure):
                 partners.create({"name": "New Bad Customer", "is_company": True, "credit_limit": value})
         self.assertFalse(self.env["res.partner"].search([("name", "=", "New Bad Customer")]))
@@ -155,17 +161,23 @@ class TestBadInput(CreditControlCommon):
     def test_partner_limit_through_the_profile(self):
         """The profile's Credit Limit writes the customer's: refused the same way."""
         profile = self.profile_of(self.customer).with_user(self.credit_manager)
-        with self.refused("Credit Limit", "-250.00"):
+        with self.refused("Credit Limit", self.money(-250.0)):
             profile.credit_limit = -250.0
         self.assertEqual(self.limit_of(), 1000.0)
 
     def test_default_credit_limit_setting_refused(self):
         """Odoo's Default Credit Limit is the limit of every customer without one."""
         settings = self.env["res.config.settings"].with_company(self.company)
-        for value, figure in ((-100.0, "-100.00"), (HUGE, HUGE_TEXT), (NAN, "NaN")):
+        for value, figure in ((-100.0, self.money(-100.0)), (HUGE, HUGE_TEXT), (NAN, "NaN")):
             with self.subTest(value=value), self.refused("Default Credit Limit", figure):
                 settings.create({"account_default_credit_limit": value}).execute()
         self.assertFalse(self.env["res.partner"].with_company(self.company)._credit_default_limit())
+
+    def test_largest_limit_shown_as_typed(self):
+        """The largest limit allowed reads 1,000,000,000,000,000.00 in the refusal, not with the
+        cent Odoo's rounding adds to a float that large."""
+        with self.refused(re.compile(r"(?<![\d,])1,000,000,000,000,000\.00(?!\d)")):
+            self.customer.with_user(self.credit_manager).write({"credit_limit": HUGE})
 
     # ------------------------------------------------------------
     # Company policy (settings)
@@ -173,11 +185,11 @@ class TestBadInput(CreditControlCommon):
 
     def test_policy_amounts_and_days_refused(self):
         cases = [
-            ("credit_overdue_amount", "Overdue Amount Allowed", -10.0, "-10.00"),
+            ("credit_overdue_amount", "Overdue Amount Allowed", -10.0, self.money(-10.0)),
             ("credit_overdue_amount", "Overdue Amount Allowed", NAN, "NaN"),
             ("credit_max_order_amount", "Maximum Single Order", HUGE, HUGE_TEXT),
             ("credit_max_order_amount", "Maximum Single Order", INF, "infinity"),
-            ("credit_limit_second_approval_threshold", "Second Approval Above", -1.0, "-1.00"),
+            ("credit_limit_second_approval_threshold", "Second Approval Above", -1.0, self.money(-1.0)),
             ("credit_overdue_days", "Overdue Days Allowed", -3, "-3"),
             ("credit_review_lead_days", "Review Reminder (days)", 10**9, "1,000,000,000"),
         ]
@@ -189,7 +201,7 @@ class TestBadInput(CreditControlCommon):
 
     def test_policy_through_the_settings_form(self):
         settings = self.env["res.config.settings"].with_company(self.company)
-        with self.refused("Maximum Single Order", "-5.00"):
+        with self.refused("Maximum Single Order", self.money(-5.0)):
             settings.create({"credit_max_order_amount": -5.0}).execute()
         with self.refused("Overdue Amount Allowed", "NaN"):
             settings.create({"credit_overdue_amount": NAN}).execute()
@@ -223,7 +235,7 @@ class TestBadInput(CreditControlCommon):
     def test_profile_limit_in_its_currency_refused(self):
         currency = self.setup_other_currency("EUR")
         profile = self.profile_of(self.customer).with_user(self.credit_manager)
-        cases = [(-100.0, "-100.00"), (NAN, re.compile("nan", re.I)), (HUGE, HUGE_TEXT)]
+        cases = [(-100.0, self.money(-100.0, currency)), (NAN, re.compile("nan", re.I)), (HUGE, HUGE_TEXT)]
         for value, figure in cases:
             with self.subTest(value=value), self.refused("Limit in Its Currency", figure):
                 profile.write({"limit_currency_id": currency.id, "limit_amount_currency": value})
@@ -262,7 +274,7 @@ class TestBadInput(CreditControlCommon):
 
     def test_limit_request_amount_refused(self):
         requests = self.env["credit.limit.request"].with_user(self.salesman)
-        cases = [(-2000.0, "-2,000.00"), (NAN, re.compile("nan", re.I)), (HUGE, HUGE_TEXT)]
+        cases = [(-2000.0, self.money(-2000.0)), (NAN, re.compile("nan", re.I)), (HUGE, HUGE_TEXT)]
         for value, figure in cases:
             with self.subTest(value=value), self.refused("Requested Limit", figure):
                 requests.create({"partner_id": self.customer.id, "amount": value, "reason": "More volume"})
@@ -273,7 +285,7 @@ class TestBadInput(CreditControlCommon):
 
     def test_guarantee_bad_figures_refused(self):
         cases = [
-            ({"amount": -500.0}, "Amount", "-500.00"),
+            ({"amount": -500.0}, "Amount", self.money(-500.0)),
             ({"amount": NAN}, "Amount", "NaN"),
             ({"amount": HUGE}, "Amount", HUGE_TEXT),
             ({"coverage_percent": -10.0}, "Coverage (%)", "-10.00"),
@@ -311,7 +323,7 @@ class TestBadInput(CreditControlCommon):
             self._policy(coverage_percent=HUGE)
         with self.refused("Valid To"):
             self._policy(date_from=self.today, date_to=self.today - timedelta(days=1))
-        for value, figure in ((-600.0, "-600.00"), (NAN, "NaN"), (HUGE, HUGE_TEXT)):
+        for value, figure in ((-600.0, self.money(-600.0)), (NAN, "NaN"), (HUGE, HUGE_TEXT)):
             with self.subTest(value=value), self.refused("Insured Limit", figure):
                 self._policy(
                     cover_ids=[Command.create({"partner_id": self.customer.id, "insured_limit": value})]
@@ -329,7 +341,7 @@ class TestBadInput(CreditControlCommon):
         country = self.env.ref("base.ar")
         rows = self.env["credit.country.risk"].with_user(self.credit_manager)
         cases = [
-            ({"limit_cap": -1.0}, "Limit Cap", "-1.00"),
+            ({"limit_cap": -1.0}, "Limit Cap", self.money(-1.0)),
             ({"limit_cap": NAN}, "Limit Cap", "NaN"),
             ({"limit_cap": HUGE}, "Limit Cap", HUGE_TEXT),
             ({"deposit_percent": NAN}, "Required Deposit (%)", "NaN"),
@@ -368,7 +380,7 @@ class TestBadInput(CreditControlCommon):
             result = partners.load(["name", "is_company", "credit_limit"], rows)
         self.assertFalse(result["ids"])
         errors = self._load_errors(result)
-        for index, figure in ((1, "-500.00"), (2, "NaN"), (3, HUGE_TEXT), (4, "plenty")):
+        for index, figure in ((1, self.money(-500.0)), (2, "NaN"), (3, HUGE_TEXT), (4, "plenty")):
             with self.subTest(row=rows[index]):
                 self.assertTrue(
                     any("Credit Limit" in text and contains(text, figure) for text in errors.get(index, ())),
@@ -390,7 +402,7 @@ class TestBadInput(CreditControlCommon):
             result = profiles.load(["partner_id", "credit_limit"], rows)
         self.assertFalse(result["ids"])
         errors = self._load_errors(result)
-        for index, figure in ((1, "-100.00"), (2, HUGE_TEXT)):
+        for index, figure in ((1, self.money(-100.0)), (2, HUGE_TEXT)):
             with self.subTest(row=rows[index]):
                 self.assertTrue(
                     any("Credit Limit" in text and contains(text, figure) for text in errors.get(index, ())),
@@ -440,7 +452,7 @@ class TestBadInput(CreditControlCommon):
         order = self.create_order(customer, 100.0, user=self.salesman)
         message = self.try_confirm(order)
         self.assertTrue(message, "the order must not pass on a negative limit")
-        self.assertIn("-500.00", message)
+        self.assertIn(self.money(-500.0), message)
         self.assertEqual(order.state, "draft")
 
     def test_warning_cron_survives_a_stored_negative_limit(self):

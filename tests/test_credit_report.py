@@ -6,7 +6,7 @@ from lxml import html
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
-from odoo.tools import formatLang
+from odoo.tools import format_amount, formatLang
 from odoo.tools.pdf import PdfReader
 
 from .common import CreditControlCommon
@@ -214,7 +214,7 @@ class TestCreditReport(CreditControlCommon):
         self.assertEqual(change.new_limit_amount, 50000.0)
         history = doc.xpath("//table[hasclass('o_credit_report_history')]")[0].text_content()
         self.assertIn("Credit Limit", history)
-        self.assertIn(formatLang(self.env, 50000.0, currency_obj=self.company.currency_id), history)
+        self.assertIn(format_amount(self.env, 50000.0, self.company.currency_id), history)
         approvals = doc.xpath("//table[hasclass('o_credit_report_approvals')]")[0].text_content()
         self.assertIn(self.approval.name, approvals)
         self.assertIn(self.approved_order.name, approvals)

@@ -1,8 +1,10 @@
+import re
 from datetime import datetime, time, timedelta
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, freeze_time, new_test_user, tagged
+from odoo.tools import format_amount
 
 from .common import CreditControlCommon
 
@@ -257,7 +259,8 @@ class TestLimitRequest(CreditControlCommon):
         settings.save().execute()
         self.assertFalse(self.company.credit_allow_direct_limit_edit)
         self.assertAlmostEqual(self.company.credit_limit_second_approval_threshold, 25000.0)
-        with self.assertRaisesRegex(ValidationError, "-1"), self.cr.savepoint():
+        negative = format_amount(self.env, -1.0, self.company.currency_id)
+        with self.assertRaisesRegex(ValidationError, re.escape(negative)), self.cr.savepoint():
             self.company.credit_limit_second_approval_threshold = -1.0
             self.company.flush_recordset()
 

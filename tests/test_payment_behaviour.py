@@ -4,6 +4,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from ..models.credit_financial_statement import RATIO_FIELDS
 from .common import CreditControlCommon
 
 
@@ -152,6 +153,68 @@ class TestPaymentBehaviour(PaymentBehaviourCommon):
         self.assertEqual(facts["open_amount"], 0)
         self.assertEqual(facts["aggregates"].overdue_amount, 0)
         self.assertEqual(facts["sales_volume"], 0)  # invoice minus credit note
+
+    def test_open_items_are_the_credit_checks(self):
+        """The rating's open and overdue amounts sum the credit check's open receivable items
+        (an open credit note nets them); as of today they are the profile's figures."""
+        customer = self.new_customer("Same Items Ltd")
+        self.post_invoice(customer, 1000.0, -40, -25)
+        self.post_invoice(customer, 300.0, -5, -5, move_type="out_refund")
+        facts = self.facts(customer)
+        profile = self.profile_of(customer)
+        self.assertAlmostEqual(facts["open_amount"], 700.0)
+        self.assertAlmostEqual(facts["open_amount"], profile.receivable_amount)
+        self.assertAlmostEqual(facts["aggregates"].overdue_amount, 1000.0)
+        self.assertAlmostEqual(facts["aggregates"].overdue_amount, profile.overdue_amount)
+        self.assertEqual(facts["values"]["max_days_overdue"], 25)
+        self.assertEqual(profile.behaviour_max_days_overdue, profile.overdue_days)
+
+    def test_as_of_a_date_the_same_items_with_their_residuals_then(self):
+        """A credit note booked and reconciled after the date is undone on both of its sides."""
+        customer = self.new_customer("Rebuilt Ltd")
+        invoice = self.post_invoice(customer, 1000.0, -40, -25)
+        refund = self.post_invoice(customer, 400.0, -10, -10, move_type="out_refund")
+        (invoice + refund).line_ids.filtered(lambda line: line.account_type == "asset_receivable").reconcile()
+        before = self.facts(customer, as_of=self.days(-15))
+        self.assertAlmostEqual(before["open_amount"], 1000.0)
+        self.assertAlmostEqual(before["aggregates"].overdue_amount, 1000.0)
+        self.assertEqual(before["values"]["max_days_overdue"], 10)
+        now = self.facts(customer)
+        self.assertAlmostEqual(now["open_amount"], 600.0)
+        self.assertAlmostEqual(now["aggregates"].overdue_amount, 600.0)
+        self.assertEqual(now["values"]["max_days_overdue"], 25)
+
+    def test_statement_ratios_are_missing_where_the_scorecard_misses_them(self):
+        """The screen's ratios are the scorecard's: missing (shown empty) without a denominator,
+        a figure not entered reading 0 on both."""
+        customer = self.new_customer("Ratios Ltd")
+        statement = self.env["credit.financial.statement"].with_user(self.credit_manager).create(
+            {
+                "partner_id": customer.id,
+                "company_id": self.company.id,
+                "period_end": self.days(-30),
+                "total_assets": 1000.0,
+                "total_liabilities": 400.0,
+                "revenue": 0.0,
+                "net_profit": 50.0,
+            }
+        )
+        self.assertAlmostEqual(statement.debt_to_asset, 0.4)
+        self.assertFalse(statement.debt_to_asset_missing)
+        self.assertTrue(statement.current_ratio_missing)  # no current liabilities
+        self.assertTrue(statement.net_margin_missing)  # no revenue
+        self.assertFalse(statement.equity_ratio_missing)  # equity not entered: 0 of the assets
+        self.assertEqual(statement.equity_ratio, 0.0)
+        values = self.facts(customer)["values"]
+        for name in RATIO_FIELDS:
+            with self.subTest(ratio=name):
+                if statement[f"{name}_missing"]:
+                    self.assertIsNone(values[name])
+                else:
+                    self.assertAlmostEqual(values[name], statement[name])
+        statement.current_liabilities = 500.0
+        self.assertFalse(statement.current_ratio_missing)
+        self.assertEqual(statement.current_ratio, 0.0)  # no current assets entered
 
     def test_invoices_of_contacts_count_for_the_company(self):
         customer = self.new_customer("Parent Co")

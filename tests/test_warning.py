@@ -5,7 +5,7 @@ import psycopg2
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import format_amount, mute_logger
 
 from .common import CreditControlCommon
 
@@ -142,6 +142,19 @@ class TestCreditWarning(CreditControlCommon):
         self.assertFalse(self._run(rule), "500 is not above the minimum of 500")
         self.create_invoice(self.customer, 0.01, days_ago=40)
         self.assertEqual(len(self._run(rule)), 1)
+
+    def test_rule_conditions_show_their_figures_formatted(self):
+        """Amounts as every credit message shows money, percentages, points and factors as
+        numbers in the reader's notation (no bare ``80.0`` or ``0.0``)."""
+        currency = self.company.currency_id
+        overdue = self._rule("overdue_new", threshold_days=30, threshold_amount=1500.0)
+        self.assertIn(format_amount(self.env, 1500.0, currency), overdue.description)
+        self.assertIn(format_amount(self.env, 0.0, currency), self._rule("overdue_new").description)
+        self.assertEqual(
+            self._rule("utilization", threshold_percent=80.0).description, "Exposure above 80% of the limit"
+        )
+        self.assertIn("2.5 x", self._rule("order_spike", threshold_factor=2.5).description)
+        self.assertIn("12 points", self._rule("bureau_drop", threshold_points=12.0).description)
 
     def test_utilization(self):
         rule = self._rule("utilization", threshold_percent=80.0)
