@@ -48,6 +48,7 @@
         "views/credit_limit_history_views.xml",
         "views/credit_decision_log_views.xml",
         "data/credit_decision_log_cron.xml",
+        "data/credit_exposure_ledger_cron.xml",
         "views/credit_approval_views.xml",
         "views/credit_check_views.xml",
         "views/res_partner_views.xml",

@@ -1,3 +1,4 @@
+from . import credit_finite_values_mixin
 from . import res_company
 from . import res_config_settings
 from . import credit_validity_mixin
@@ -17,6 +18,10 @@ from . import credit_profile_reasons
 from . import credit_profile_limit
 from . import credit_profile_review
 from . import credit_profile_exposure
+# The order-line table first: the ledger's init() builds both.
+from . import credit_exposure_order_line
+from . import credit_exposure_ledger
+from . import credit_exposure_ledger_triggers
 from . import credit_profile_report
 from . import credit_guarantee
 from . import credit_insurance_policy
@@ -41,6 +46,7 @@ from . import credit_warning_rule
 from . import credit_alert
 from . import credit_decision_log
 from . import credit_decision_log_entries
+from . import credit_decision_log_verify
 from . import payment_transaction
 from . import account_payment_term
 from . import crm_team

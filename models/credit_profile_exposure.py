@@ -11,6 +11,7 @@ from ..credit_policy.exposure import CORE_PARTS, Exposure
 from ..credit_policy.groups import GROUP_RULES
 from ..credit_policy.insurance import INSURANCE_RULES
 from ..credit_policy.terms import TERM_RULES
+from .credit_exposure_ledger import LEDGER_PARTS
 
 # Partial indexes init() creates on other modules' tables for the exposure queries
 # (dropped by the uninstall hook).
@@ -57,14 +58,18 @@ class CreditProfile(models.Model):
         """Exposure parts, capacity parts and overdue figures of commercial ``partners`` in ``company``.
 
         A constant number of grouped queries, whatever the customers' history: the open
-        receivables, then one query per part of :meth:`_credit_exposure_parts` and of
-        :meth:`_credit_capacity_parts`, each summed per currency and converted to the
-        company currency at ``check_date``.
+        receivables and the confirmed uninvoiced orders from the exposure ledger (one query on
+        a few stored rows per customer), then one query per further part of
+        :meth:`_credit_exposure_parts` and of :meth:`_credit_capacity_parts`, each summed per
+        currency and converted to the company currency at ``check_date``.
         Returns ``{partner_id: {"exposure": Exposure, "capacity_parts", "overdue_amount", "overdue_days"}}``.
         """
         partner_ids = tuple(partners.ids) or (0,)
         excluded = tuple(exclude_order_ids) or (0,)
-        receivables = self._query_receivables(partner_ids, company, check_date)
+        covered = self.env["credit.repayment.plan"]._credit_covered_overdue_sql(partner_ids, company, check_date)
+        ledger = self.env["credit.exposure.ledger"].sudo()._read_figures(
+            partner_ids, company, check_date, covered, excluded
+        )
         exposure_parts = [
             (code, query(partner_ids, company, check_date, excluded))
             for code, query in self._credit_exposure_parts(company)
@@ -76,13 +81,14 @@ class CreditProfile(models.Model):
         convert = self._converter(company, check_date)
         result = {}
         for partner_id in partners.ids:
-            rec = receivables.get(partner_id, {})
-            oldest_due = rec.get("oldest_due")
+            own = ledger.get(partner_id, {})
+            oldest_due = own.get("oldest_due")
             parts = {code: convert(amounts.get(partner_id, {})) for code, amounts in exposure_parts}
+            parts["uninvoiced_orders"] = convert(own.get("uninvoiced_orders", {}))
             core = {code: parts.pop(code, 0.0) for code in CORE_PARTS if code != "receivables"}
             result[partner_id] = {
                 "exposure": Exposure(
-                    receivables=convert(rec.get("residual", {})), other_parts=tuple(parts.items()), **core
+                    receivables=convert(own.get("residual", {})), other_parts=tuple(parts.items()), **core
                 ),
                 # Parts adding nothing (no guarantee...) are left out: no "plus 0.00" in messages.
                 "capacity_parts": tuple(
@@ -92,14 +98,15 @@ class CreditProfile(models.Model):
                     )
                     if amount
                 ),
-                "overdue_amount": convert(rec.get("overdue", {})),
+                "overdue_amount": convert(own.get("overdue", {})),
                 "overdue_days": (check_date - oldest_due).days if oldest_due else 0,
             }
         return result
 
     @api.model
     def _credit_exposure_parts(self, company):
-        """The exposure parts beyond the open receivables, as ``[(code, query)]``.
+        """The exposure parts beyond the exposure ledger's (open receivables and confirmed
+        uninvoiced orders), as ``[(code, query)]``.
 
         The extension point for what a customer owes or will owe (OCA's
         ``_risk_field_list``): each ``query(partner_ids, company, check_date,
@@ -108,10 +115,16 @@ class CreditProfile(models.Model):
         part in :meth:`_credit_part_labels`; the check, the blocked message and the profile
         then count and show it.
         """
-        parts = [("uninvoiced_orders", self._query_uninvoiced_orders)]
+        parts = []
         if company.credit_count_draft_invoices:
             parts.append(("draft_invoices", self._query_draft_invoices))
         return parts
+
+    @api.model
+    def _credit_exposure_part_codes(self, company):
+        """The codes of every exposure part of ``company``, in the order they are shown."""
+        ledger_parts = [code for code, _label in LEDGER_PARTS]
+        return ledger_parts + [code for code, _query in self._credit_exposure_parts(company)]
 
     @api.model
     def _credit_capacity_parts(self, company):
@@ -157,20 +170,27 @@ class CreditProfile(models.Model):
         return convert
 
     @api.model
+    def _open_receivable_item_sql(self, item=SQL("aml"), account_type=SQL("account.account_type")):
+        """Where a journal item ``item`` (its account's type ``account_type``) is an open
+        receivable: the one definition of the items every receivable figure of the add-on sums,
+        and the exposure ledger's triggers count."""
+        return SQL(
+            "%(type)s = 'asset_receivable' AND %(item)s.parent_state = 'posted'"
+            " AND %(item)s.reconciled IS NOT TRUE AND %(item)s.amount_residual_currency <> 0",
+            type=account_type,
+            item=item,
+        )
+
     @api.model
     def _open_receivable_condition(self, company):
         """Where a journal item ``aml`` (its account joined as ``account``) is an open receivable
-        of ``company``: the lines every receivable figure of the add-on sums. Flushes them."""
+        of ``company``. Flushes them."""
         self.env["account.move.line"].flush_model(
             ["partner_id", "company_id", "account_id", "parent_state", "reconciled",
              "amount_residual_currency", "currency_id", "date_maturity", "move_id"]
         )
         self.env["account.account"].flush_model(["account_type"])
-        return SQL(
-            "aml.company_id = %s AND account.account_type = 'asset_receivable'"
-            " AND aml.parent_state = 'posted' AND aml.reconciled IS NOT TRUE",
-            company.id,
-        )
+        return SQL("aml.company_id = %s AND %s", company.id, self._open_receivable_item_sql())
 
     @api.model
     def _open_receivable_lines_sql(self, partner_ids, company):
@@ -185,13 +205,15 @@ class CreditProfile(models.Model):
               JOIN account_account account ON account.id = aml.account_id
              WHERE partner.commercial_partner_id IN %s
                AND %s
-               AND aml.amount_residual_currency <> 0
             """,
             partner_ids,
             self._open_receivable_condition(company),
         )
 
     def _query_receivables(self, partner_ids, company, check_date):
+        """The open receivables, overdue amounts and oldest due dates of commercial
+        ``partner_ids`` recomputed from their journal items: what the exposure ledger's
+        receivables must equal (``credit.exposure.ledger._verify``, the tests)."""
         # Overdue lines that running repayment plans cover (grouped like ``line`` below) leave the
         # overdue figures, not the residual: the inner scan stays on the open-items index alone
         # and no query is added, whatever the number of plans.

@@ -5,7 +5,6 @@ from markupsafe import Markup
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import formatLang
 
 from ..credit_policy.decision import BLOCKED, WARNING
 from .sale_order import CHECKED_KEY, QUIET_CHECK_STATES, REFUSED_KEY, TODO_KEY
@@ -44,21 +43,27 @@ class SaleOrder(models.Model):
             checked.pop(order_id, None)
 
     def _credit_recomputed_total(self):
-        """The order total (taxes included, order currency) recomputed from its lines'
-        quantities, prices, discounts and taxes, as ``_compute_amounts`` does: never the
-        stored ``amount_total`` a caller could have written."""
+        """The order total (taxes included, order currency) from its lines, never the stored
+        ``amount_total`` a caller could have written: the sum of the lines' totals where taxes
+        are rounded per line (Odoo's default: the order's total is exactly that sum, and the
+        exposure of confirmed orders counts the same line totals); recomputed from the lines'
+        quantities, prices, discounts and taxes, as ``_compute_amounts`` does, where they are
+        rounded globally."""
         self.ensure_one()
-        AccountTax = self.env["account.tax"]
         lines = self.order_line.filtered(lambda line: not line.display_type)
+        currency = self.currency_id or self.company_id.currency_id
+        if self.company_id.tax_calculation_rounding_method != "round_globally":
+            return currency.round(sum(lines.mapped("price_total")))
+        AccountTax = self.env["account.tax"]
         base_lines = [line._prepare_base_line_for_taxes_computation() for line in lines]
         AccountTax._add_tax_details_in_base_lines(base_lines, self.company_id)
         AccountTax._round_base_lines_tax_details(base_lines, self.company_id)
         totals = AccountTax._get_tax_totals_summary(
             base_lines=base_lines,
-            currency=self.currency_id or self.company_id.currency_id,
+            currency=currency,
             company=self.company_id,
         )
-        return totals["total_amount_currency"]
+        return currency.round(totals["total_amount_currency"])
 
     def _credit_online_transactions(self):
         """This order's online payments that count: authorized or confirmed by the provider,
@@ -110,7 +115,7 @@ class SaleOrder(models.Model):
         profiles = self.env["credit.profile"]
         customer = self._credit_customer()
         if lock:
-            profile = profiles._get_locked_for_check(customer, self.company_id)
+            profile = profiles._get_locked_for_check(customer, self.company_id, order=self)
         else:
             profile = profiles._get_or_create(customer, self.company_id)
         order_amount, unpaid = self._credit_commitment(check_date)
@@ -312,4 +317,4 @@ class SaleOrder(models.Model):
         self.env["credit.alert"].sudo()._raise_order_amended_alert(profile, self, note + "\n" + text)
 
     def _credit_format(self, amount):
-        return formatLang(self.env, amount, currency_obj=self.currency_id)
+        return self.env["res.company"]._credit_format_money(amount, self.currency_id)

@@ -33,3 +33,5 @@ from . import test_effectiveness_review
 from . import test_portfolio_export
 from . import test_decision_log
 from . import test_overdue_trend
+from . import test_exposure_ledger
+from . import test_nightly_temporary

@@ -129,6 +129,23 @@ class TestCheckHardening(CreditControlCommon):
         self.confirm_as(order, self.salesman)
         self.assertEqual(self.exposure(), (550.0, 550.0))
 
+    def test_order_total_with_taxes_rounded_per_line_and_globally(self):
+        """The checked amount is the order's total either way taxes are rounded: the sum of the
+        lines' totals per line (Odoo's default), the order-level recomputation globally."""
+        tax = self.env["account.tax"].create({"name": "Credit VAT 10", "amount": 10.0, "company_id": self.company.id})
+        for method in ("round_per_line", "round_globally"):
+            self.company.tax_calculation_rounding_method = method
+            order = self.order_of(self.product, 1, 0.05)
+            order.order_line = [
+                Command.create({"product_id": self.product.id, "product_uom_qty": 1, "price_unit": 0.05})
+                for _ in range(2)
+            ]
+            order.order_line.tax_id = tax
+            with self.subTest(method=method):
+                # 3 × 0.05 + 10 % tax: 0.18 per line (0.005 → 0.01 each), 0.17 globally (0.015 → 0.02).
+                self.assertEqual(order.amount_total, {"round_per_line": 0.18, "round_globally": 0.17}[method])
+                self.assertEqual(order._credit_recomputed_total(), order.amount_total)
+
     # ------------------------------------------------------------
     # 2. The decision trusts nothing a salesperson can write
     # ------------------------------------------------------------

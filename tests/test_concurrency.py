@@ -282,23 +282,30 @@ class TestConcurrentConfirmation(BaseCase):
             profile = env["credit.profile"].search([("partner_id", "=", customer_id)])
             self.assertAlmostEqual(profile.with_company(self.company_id).uninvoiced_order_amount, 900.0)
 
-    def test_harness_without_the_lock_lets_both_pass(self):
-        """Control: the same race with the customer lock switched off lets both orders
-        through (1,200 > 1,000). It proves the threads really overlap, so the test above
-        passes because of the lock and not because the confirmations ran one after the other."""
+    def test_harness_without_the_lock_still_serialized_by_the_ledger(self):
+        """Control: the same race with the customer lock switched off. The threads really
+        overlap: the exposure ledger's row of the customer, which both confirmations write,
+        fails the second one with a serialization error (logged by the database layer), and
+        Odoo's retry then sees the first order and refuses the second. So the test above
+        passes because the confirmations are serialized, and not because they ran one after
+        the other; the lock makes the wait happen before the check, not at the write."""
         customer_id, order_ids = self._commit_customer(1000.0, (600.0, 600.0))
         profile_class = self.registry["credit.profile"]
 
-        def find_without_locking(self, condition):
-            return self.env.execute_query(SQL("SELECT id FROM credit_profile WHERE %s", condition))
+        def find_without_locking(self, condition, company=None, order=None):
+            return self.env.execute_query(SQL("SELECT id FROM credit_profile profile WHERE %s", condition))
 
-        with patch.object(profile_class, "_execute_check_lock", find_without_locking):
+        with (
+            patch.object(profile_class, "_execute_check_lock", find_without_locking),
+            self.assertLogs("odoo.sql_db", level="ERROR") as logs,
+        ):
             outcomes = self._confirm_concurrently(order_ids)
 
-        self.assertEqual(outcomes, dict.fromkeys(order_ids, "confirmed"))
+        self.assertTrue(any("could not serialize" in line for line in logs.output), logs.output)
+        self.assertEqual(sorted(str(type(outcome).__name__) for outcome in outcomes.values()), ["CreditRefusal", "str"])
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            self.assertEqual(env["sale.order"].browse(order_ids).mapped("state"), ["sale", "sale"])
+            self.assertEqual(sorted(env["sale.order"].browse(order_ids).mapped("state")), ["draft", "sale"])
 
     def test_hundred_simultaneous_pairs_never_pass_the_limit_together(self):
         """Limit 1,000; 100 rounds, each two quotations confirmed at the same moment, each

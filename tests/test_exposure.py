@@ -452,15 +452,20 @@ class TestExposure(CreditControlCommon):
 
     def test_passing_check_statements_over_a_confirmation_without_credit_control(self):
         """What the check adds to a passing confirmation, against the same confirmation with
-        credit control off (8 statements): the lock, which also finds the profile; the order's
-        total recomputed from its lines (its taxes' repartition lines and tax group: 3); its
-        online payments; the exposure sums (receivables, orders: 2) and the limit. No to-do
-        cleanup for an order that was never held, no team read for a team without a budget, no
-        group lookup in a company without credit groups, no guarantee sum in a company without
-        active guarantees."""
+        credit control off (3 statements): the lock, which also finds the profile and returns its
+        row, the customer's limit and the order's online payments; the exposure ledger's figures;
+        the user's time zone for the check date (the web client sends it in the context). The
+        order's total is the sum of its lines' totals (taxes rounded per line). No to-do cleanup
+        for an order that was never held, no team read for a team without a budget, no group
+        lookup in a company without credit groups, no guarantee sum in a company without active
+        guarantees, and no more statements with a longer history (test_check_query_count_is_constant)."""
         self.set_limit(self.customer, 100000000.0)
         self.create_invoice(self.customer, 10.0)
-        orders = [self.create_order(self.customer, 100.0) for _ in range(4)]
+        # As a salesperson confirms from the web client (which sends the time zone).
+        orders = [
+            self.create_order(self.customer, 100.0, user=self.salesman).with_context(tz="Europe/Brussels")
+            for _ in range(4)
+        ]
         statements = {}
         for enabled, warm_up, measured in ((False, *orders[:2]), (True, *orders[2:])):
             self.company.credit_control_enabled = enabled
@@ -469,7 +474,7 @@ class TestExposure(CreditControlCommon):
             self.env.invalidate_all()
             statements[enabled] = self._count_queries(measured.action_confirm)
         self.assertEqual(orders[3].credit_check_state, "ok")
-        self.assertEqual(statements[True] - statements[False], 8)
+        self.assertEqual(statements[True] - statements[False], 3)
 
     def test_check_query_count_is_constant(self):
         """One confirmation (and one evaluation) costs the same number of queries with

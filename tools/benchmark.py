@@ -283,7 +283,8 @@ class Seeder:
             [invoice.journal_id.id, invoice.sequence_prefix],
         )
         start = cr.fetchone()[0]
-        name = SQL("t.sequence_prefix || lpad((%s + g)::text, 5, '0')", start)
+        # lpad() cuts longer strings: numbers past 99999 keep all their digits.
+        name = SQL("t.sequence_prefix || lpad((%s + g)::text, GREATEST(5, length((%s + g)::text)), '0')", start, start)
         move_ids = copy_rows(
             cr,
             "account_move",

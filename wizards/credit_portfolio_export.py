@@ -218,10 +218,7 @@ class CreditPortfolioExport(models.TransientModel):
         company, as_of = self.company_id, self.date
         profile_model = self.env["credit.profile"]
         labels = profile_model._credit_part_labels()
-        part_codes = [
-            "receivables",
-            *(code for code, _query in profile_model._credit_exposure_parts(company)),
-        ]
+        part_codes = profile_model._credit_exposure_part_codes(company)
         capacity_codes = [code for code, _query in profile_model._credit_capacity_parts(company)]
         money = company.currency_id.name
         mode_labels = dict(profile_model._fields["mode"]._description_selection(self.env))
