@@ -4,7 +4,7 @@ and part, so a credit check reads a few rows instead of the customer's history."
 import logging
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
