@@ -26,6 +26,15 @@ LEDGER_SOURCE_MODELS = (
 )
 
 
+def add_receivable_row(figures, currency_id, residual, overdue, oldest_due):
+    """Add one currency's open receivables of a customer to its ``figures`` (``residual`` and
+    ``overdue`` per currency, the ``oldest_due`` date over all of them)."""
+    figures["residual"][currency_id] = residual or 0.0
+    figures["overdue"][currency_id] = overdue or 0.0
+    if oldest_due and (not figures["oldest_due"] or oldest_due < figures["oldest_due"]):
+        figures["oldest_due"] = oldest_due
+
+
 class CreditExposureLedger(models.Model):
     """Stored exposure totals, written in the same transaction as the documents that change them.
 
@@ -130,10 +139,7 @@ class CreditExposureLedger(models.Model):
                 orders = figures["uninvoiced_orders"]
                 orders[currency_id] = orders.get(currency_id, 0.0) + (amount or 0.0)
                 continue
-            figures["residual"][currency_id] = amount or 0.0
-            figures["overdue"][currency_id] = overdue or 0.0
-            if oldest_due and (not figures["oldest_due"] or oldest_due < figures["oldest_due"]):
-                figures["oldest_due"] = oldest_due
+            add_receivable_row(figures, currency_id, amount, overdue, oldest_due)
         return result
 
     # ------------------------------------------------------------

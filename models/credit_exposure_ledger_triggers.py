@@ -261,12 +261,7 @@ class CreditExposureLedger(models.Model):
     def _credit_exposure_sol_changed_body(self):
         return self._by_operation(
             insert=self._refresh(SQL("SELECT id FROM new_rows")),
-            update=self._refresh(
-                SQL(
-                    "SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE %s",
-                    _changed(ORDER_LINE_COLUMNS),
-                )
-            ),
+            update=self._refresh(_updated_rows(ORDER_LINE_COLUMNS)),
             delete=self._refresh(SQL("SELECT id FROM old_rows")),
         )
 

@@ -11,7 +11,7 @@ from ..credit_policy.exposure import CORE_PARTS, Exposure
 from ..credit_policy.groups import GROUP_RULES
 from ..credit_policy.insurance import INSURANCE_RULES
 from ..credit_policy.terms import TERM_RULES
-from .credit_exposure_ledger import LEDGER_PARTS
+from .credit_exposure_ledger import LEDGER_PARTS, add_receivable_row
 
 # Partial indexes init() creates on other modules' tables for the exposure queries
 # (dropped by the uninstall hook).
@@ -252,11 +252,7 @@ class CreditProfile(models.Model):
         )
         result = defaultdict(lambda: {"residual": {}, "overdue": {}, "oldest_due": None})
         for partner_id, currency_id, residual, overdue, oldest_due in rows:
-            figures = result[partner_id]
-            figures["residual"][currency_id] = residual or 0.0
-            figures["overdue"][currency_id] = overdue or 0.0
-            if oldest_due and (not figures["oldest_due"] or oldest_due < figures["oldest_due"]):
-                figures["oldest_due"] = oldest_due
+            add_receivable_row(result[partner_id], currency_id, residual, overdue, oldest_due)
         return result
 
     @api.model
