@@ -18,6 +18,7 @@ from . import credit_profile_reasons
 from . import credit_profile_limit
 from . import credit_profile_review
 from . import credit_profile_exposure
+
 # The order-line table first: the ledger's init() builds both.
 from . import credit_exposure_order_line
 from . import credit_exposure_ledger

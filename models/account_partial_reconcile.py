@@ -14,9 +14,11 @@ class AccountPartialReconcile(models.Model):
 
     def _credit_update_repayment_plans(self):
         """A payment reconciled with a covered invoice is progress of its repayment plan."""
-        moves = self.sudo().debit_move_id.filtered(
-            lambda line: line.account_id.account_type == "asset_receivable"
-        ).move_id
+        moves = (
+            self.sudo()
+            .debit_move_id.filtered(lambda line: line.account_id.account_type == "asset_receivable")
+            .move_id
+        )
         self.env["credit.repayment.plan"]._credit_update_for_moves(moves)
 
     def _credit_reevaluate_held_orders(self):

@@ -245,18 +245,22 @@ class CreditAlert(models.Model):
         existing = self.sudo().search([("dedup_key", "=", key), ("state", "in", OPEN_STATES)], limit=1)
         if existing:
             return existing
-        alert = self.sudo().with_context(mail_create_nolog=True).create(
-            {
-                "alert_type": ORDER_AMENDED,
-                "severity": "high",
-                "partner_id": profile.partner_id.id,
-                "company_id": profile.company_id.id,
-                "profile_id": profile.id,
-                "user_id": self._responsible_in(profile, profile.company_id).id,
-                "figures": {"order_id": order.id, "amount_total": order.amount_total},
-                "message": message,
-                "dedup_key": key,
-            }
+        alert = (
+            self.sudo()
+            .with_context(mail_create_nolog=True)
+            .create(
+                {
+                    "alert_type": ORDER_AMENDED,
+                    "severity": "high",
+                    "partner_id": profile.partner_id.id,
+                    "company_id": profile.company_id.id,
+                    "profile_id": profile.id,
+                    "user_id": self._responsible_in(profile, profile.company_id).id,
+                    "figures": {"order_id": order.id, "amount_total": order.amount_total},
+                    "message": message,
+                    "dedup_key": key,
+                }
+            )
         )
         alert._schedule_activities()
         return alert
@@ -268,18 +272,22 @@ class CreditAlert(models.Model):
         existing = self.sudo().search([("dedup_key", "=", key), ("state", "in", OPEN_STATES)], limit=1)
         if existing:
             return existing
-        alert = self.sudo().with_context(mail_create_nolog=True).create(
-            {
-                "alert_type": REPAYMENT_BROKEN,
-                "severity": "high",
-                "partner_id": profile.partner_id.id,
-                "company_id": profile.company_id.id,
-                "profile_id": profile.id,
-                "user_id": self._responsible_in(profile, profile.company_id).id,
-                "figures": _jsonable(figures),
-                "message": message,
-                "dedup_key": key,
-            }
+        alert = (
+            self.sudo()
+            .with_context(mail_create_nolog=True)
+            .create(
+                {
+                    "alert_type": REPAYMENT_BROKEN,
+                    "severity": "high",
+                    "partner_id": profile.partner_id.id,
+                    "company_id": profile.company_id.id,
+                    "profile_id": profile.id,
+                    "user_id": self._responsible_in(profile, profile.company_id).id,
+                    "figures": _jsonable(figures),
+                    "message": message,
+                    "dedup_key": key,
+                }
+            )
         )
         alert._schedule_activities()
         return alert

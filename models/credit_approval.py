@@ -3,7 +3,6 @@ from odoo.exceptions import AccessError, UserError
 
 from ..credit_policy.decision import approval_covers
 
-
 # What a requester gives; the rest of a request is the system's.
 REQUEST_FIELDS = frozenset(("order_id", "request_reason"))
 # What the approver decides on a pending request.
@@ -49,7 +48,13 @@ class CreditApproval(models.Model):
 
     name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: _("New"))
     order_id = fields.Many2one(
-        "sale.order", string="Order", required=True, index=True, readonly=True, ondelete="cascade", check_company=True
+        "sale.order",
+        string="Order",
+        required=True,
+        index=True,
+        readonly=True,
+        ondelete="cascade",
+        check_company=True,
     )
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, readonly=True, check_company=True
@@ -64,7 +69,12 @@ class CreditApproval(models.Model):
         help="Currency of the order when the approval was requested: the approved amount is in it.",
     )
     state = fields.Selection(
-        [("pending", "Pending"), ("approved", "Approved"), ("rejected", "Rejected"), ("cancelled", "Cancelled")],
+        [
+            ("pending", "Pending"),
+            ("approved", "Approved"),
+            ("rejected", "Rejected"),
+            ("cancelled", "Cancelled"),
+        ],
         default="pending",
         required=True,
         readonly=True,
@@ -87,8 +97,12 @@ class CreditApproval(models.Model):
     )
     valid_until = fields.Date(tracking=True, help="The approval no longer covers the order after this date.")
     # Snapshot of what the request was made on, taken by the system at request time.
-    snapshot_order_amount = fields.Monetary(currency_field="order_currency_id", readonly=True, string="Order Total")
-    snapshot_limit = fields.Monetary(currency_field="company_currency_id", readonly=True, string="Credit Limit")
+    snapshot_order_amount = fields.Monetary(
+        currency_field="order_currency_id", readonly=True, string="Order Total"
+    )
+    snapshot_limit = fields.Monetary(
+        currency_field="company_currency_id", readonly=True, string="Credit Limit"
+    )
     snapshot_exposure_before = fields.Monetary(
         currency_field="company_currency_id", readonly=True, string="Exposure Before Order"
     )
@@ -111,8 +125,15 @@ class CreditApproval(models.Model):
     # ------------------------------------------------------------
 
     @api.depends(
-        "state", "approved_amount", "valid_until", "partner_id", "company_id", "order_currency_id",
-        "order_id.amount_total", "order_id.partner_invoice_id", "order_id.currency_id",
+        "state",
+        "approved_amount",
+        "valid_until",
+        "partner_id",
+        "company_id",
+        "order_currency_id",
+        "order_id.amount_total",
+        "order_id.partner_invoice_id",
+        "order_id.currency_id",
     )
     def _compute_is_covering(self):
         today = fields.Date.context_today(self)
@@ -171,7 +192,9 @@ class CreditApproval(models.Model):
                         _(
                             "A credit approval request gives only its order and reason; "
                             "%(fields)s are set by the system.",
-                            fields=", ".join(sorted(self._fields[name].string for name in extra if name in self._fields)),
+                            fields=", ".join(
+                                sorted(self._fields[name].string for name in extra if name in self._fields)
+                            ),
                         )
                     )
         vals_list = [self._prepare_request_vals(vals) for vals in vals_list]
@@ -206,7 +229,10 @@ class CreditApproval(models.Model):
             raise UserError(_("Give the reason for the override request."))
         if order.state not in ("draft", "sent"):
             raise UserError(
-                _("Only quotations can be sent for credit approval; %(order)s is confirmed.", order=order.name)
+                _(
+                    "Only quotations can be sent for credit approval; %(order)s is confirmed.",
+                    order=order.name,
+                )
             )
         if "pending" in order.credit_approval_ids.mapped("state"):
             raise UserError(_("%(order)s already has a pending credit approval request.", order=order.name))
@@ -223,7 +249,9 @@ class CreditApproval(models.Model):
             "order_currency_id": order.currency_id.id,
             "state": "pending",
             # Only the system (e.g. demo data) may name a requester other than the current user.
-            "requested_by_id": vals.get("requested_by_id") if self.env.su and vals.get("requested_by_id") else self.env.uid,
+            "requested_by_id": vals.get("requested_by_id")
+            if self.env.su and vals.get("requested_by_id")
+            else self.env.uid,
             "request_date": fields.Datetime.now(),
             "approver_id": False,
             "decision_date": False,
@@ -244,7 +272,9 @@ class CreditApproval(models.Model):
                     _(
                         "%(fields)s of a credit approval change only through its Approve, Reject and "
                         "Cancel buttons.",
-                        fields=", ".join(sorted(self._fields[name].string for name in PROTECTED_FIELDS & set(vals))),
+                        fields=", ".join(
+                            sorted(self._fields[name].string for name in PROTECTED_FIELDS & set(vals))
+                        ),
                     )
                 )
             if DECIDED_FIELDS & set(vals):

@@ -12,12 +12,19 @@ class CreditBankReference(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, check_company=True
     )
-    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
     bank_name = fields.Char(required=True)
     contact = fields.Char()
     date = fields.Date(required=True, default=fields.Date.context_today)
     opinion = fields.Selection(
-        [("good", "Good"), ("satisfactory", "Satisfactory"), ("poor", "Poor"), ("declined", "Declined to Answer")],
+        [
+            ("good", "Good"),
+            ("satisfactory", "Satisfactory"),
+            ("poor", "Poor"),
+            ("declined", "Declined to Answer"),
+        ],
         required=True,
         default="satisfactory",
     )

@@ -12,7 +12,9 @@ class CreditBureauReport(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, check_company=True
     )
-    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
     agency = fields.Char(required=True)
     report_date = fields.Date(required=True, default=fields.Date.context_today)
     score = fields.Float(help="The agency's score, on a 0-100 scale.")

@@ -95,7 +95,9 @@ class CreditCheck(models.Model):
                     env["credit.decision.log"]._log_checks_outlasting(check, self.env.cr)
                 self._mark_order_blocked(cr, order.id, reasons_text, order_state)
         except Exception:  # noqa: BLE001 - the refusal must reach the user whatever happens here
-            _logger.warning("The blocked credit check of %s could not be recorded.", order.name, exc_info=True)
+            _logger.warning(
+                "The blocked credit check of %s could not be recorded.", order.name, exc_info=True
+            )
         order.invalidate_recordset(["credit_check_state", "credit_check_message", "credit_check_ids"])
 
     def _is_retry_of(self, vals):
@@ -130,4 +132,6 @@ class CreditCheck(models.Model):
                     )
                 )
         except pg_errors.LockNotAvailable:
-            _logger.info("Order %s is locked; its blocked credit status is kept in the check log only.", order_id)
+            _logger.info(
+                "Order %s is locked; its blocked credit status is kept in the check log only.", order_id
+            )

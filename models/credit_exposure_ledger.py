@@ -59,10 +59,14 @@ class CreditExposureLedger(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True, ondelete="cascade")
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     part = fields.Selection(LEDGER_PARTS, required=True, readonly=True)
-    date_maturity = fields.Date(string="Due Date", readonly=True, help="Open receivables: the items' due date.")
+    date_maturity = fields.Date(
+        string="Due Date", readonly=True, help="Open receivables: the items' due date."
+    )
     amount = fields.Monetary(currency_field="currency_id", readonly=True)
     debit_amount = fields.Monetary(
-        string="Amount Owed", currency_field="currency_id", readonly=True,
+        string="Amount Owed",
+        currency_field="currency_id",
+        readonly=True,
         help="Open receivables: the sum of the items the customer owes (credit notes and advance "
         "payments left out), the overdue amount once the due date has passed.",
     )
@@ -190,7 +194,8 @@ class CreditExposureLedger(models.Model):
         match = SQL(" AND ").join(
             SQL(
                 "COALESCE(%s, '-infinity'::date) = COALESCE(%s, '-infinity'::date)"
-                if name == "date_maturity" else "%s = %s",
+                if name == "date_maturity"
+                else "%s = %s",
                 SQL.identifier("stored", name),
                 SQL.identifier("fresh", name),
             )
@@ -219,8 +224,16 @@ class CreditExposureLedger(models.Model):
     def _columns_of(self, table):
         if table == "credit_exposure_order_line":
             return ("order_line_id", "order_id", "partner_id", "company_id", "currency_id", "amount")
-        return ("partner_id", "company_id", "currency_id", "part", "date_maturity", "amount",
-                "debit_amount", "debit_count")
+        return (
+            "partner_id",
+            "company_id",
+            "currency_id",
+            "part",
+            "date_maturity",
+            "amount",
+            "debit_amount",
+            "debit_count",
+        )
 
     @api.model
     def _nonzero_condition(self, table):
@@ -237,9 +250,7 @@ class CreditExposureLedger(models.Model):
         ):
             columns = SQL(", ").join(SQL.identifier(name) for name in self._columns_of(table))
             self.env.cr.execute(SQL("DELETE FROM %s", SQL.identifier(table)))
-            self.env.cr.execute(
-                SQL("INSERT INTO %s (%s) %s", SQL.identifier(table), columns, source)
-            )
+            self.env.cr.execute(SQL("INSERT INTO %s (%s) %s", SQL.identifier(table), columns, source))
 
     @api.model
     def _order_lines_source_sql(self):

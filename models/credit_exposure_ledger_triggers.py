@@ -12,14 +12,27 @@ from odoo.tools.sql import table_exists
 
 # The columns of a journal item its open-receivable figures depend on.
 RECEIVABLE_ITEM_COLUMNS = (
-    "partner_id", "account_id", "company_id", "currency_id", "date_maturity",
-    "parent_state", "reconciled", "amount_residual_currency",
+    "partner_id",
+    "account_id",
+    "company_id",
+    "currency_id",
+    "date_maturity",
+    "parent_state",
+    "reconciled",
+    "amount_residual_currency",
 )
 # The columns of an invoice line an order line's commitment depends on.
 INVOICE_LINE_COLUMNS = ("move_id", "quantity", "price_total", "product_uom_id")
 ORDER_LINE_COLUMNS = (
-    "order_id", "display_type", "is_downpayment", "product_uom_qty", "qty_delivered",
-    "price_total", "price_unit", "discount", "product_uom",
+    "order_id",
+    "display_type",
+    "is_downpayment",
+    "product_uom_qty",
+    "qty_delivered",
+    "price_total",
+    "price_unit",
+    "discount",
+    "product_uom",
 )
 ORDER_COLUMNS = ("state", "partner_invoice_id", "company_id", "currency_id")
 # (table, trigger function, events): one trigger per event, as transition tables require.
@@ -186,11 +199,19 @@ class CreditExposureLedger(models.Model):
                               debit_count = ledger.debit_count + EXCLUDED.debit_count;
             """,
             items=items,
-            open_item=self.env["credit.profile"]._open_receivable_item_sql(account_type=SQL("aml.account_type")),
+            open_item=self.env["credit.profile"]._open_receivable_item_sql(
+                account_type=SQL("aml.account_type")
+            ),
         )
 
     @api.model
-    def _items_of(self, sign, rows, partner=SQL("partner.commercial_partner_id"), account_type=SQL("account.account_type")):
+    def _items_of(
+        self,
+        sign,
+        rows,
+        partner=SQL("partner.commercial_partner_id"),
+        account_type=SQL("account.account_type"),
+    ):
         """SQL: the ``items`` relation of :meth:`_receivable_delta_sql` for journal item ``rows``
         (a FROM clause naming them ``t``, joinable to ``partner`` and ``account``)."""
         return SQL(
@@ -216,7 +237,9 @@ class CreditExposureLedger(models.Model):
     @staticmethod
     def _by_operation(insert=None, update=None, delete=None):
         """A trigger body running the statement of the operation that fired it."""
-        branches = [(op, sql) for op, sql in (("INSERT", insert), ("UPDATE", update), ("DELETE", delete)) if sql]
+        branches = [
+            (op, sql) for op, sql in (("INSERT", insert), ("UPDATE", update), ("DELETE", delete)) if sql
+        ]
         return SQL(
             "%s\nEND IF;",
             SQL("\n").join(
@@ -246,7 +269,11 @@ class CreditExposureLedger(models.Model):
             update=SQL(
                 "%s %s",
                 self._receivable_delta_sql(
-                    SQL("%s UNION ALL %s", self._items_of(SQL("-1"), changed), self._items_of(SQL("1"), changed_new))
+                    SQL(
+                        "%s UNION ALL %s",
+                        self._items_of(SQL("-1"), changed),
+                        self._items_of(SQL("1"), changed_new),
+                    )
                 ),
                 self._refresh(
                     SQL(

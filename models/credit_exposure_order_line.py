@@ -22,7 +22,9 @@ class CreditExposureOrderLine(models.Model):
     # before the trigger that subtracts the line's commitment from the ledger can read it.
     order_line_id = fields.Integer(string="Order Line", required=True, readonly=True)
     order_id = fields.Integer(string="Order", required=True, readonly=True, index=True)
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, readonly=True, ondelete="cascade")
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, readonly=True, ondelete="cascade"
+    )
     company_id = fields.Many2one("res.company", required=True, readonly=True, ondelete="cascade")
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     amount = fields.Monetary(currency_field="currency_id", readonly=True)

@@ -41,8 +41,12 @@ class CreditFinancialStatement(models.Model):
     period_start = fields.Date()
     period_end = fields.Date(required=True)
     source = fields.Selection(
-        [("audited", "Audited Accounts"), ("management", "Management Accounts"),
-         ("tax", "Tax Filing"), ("bureau", "Credit Bureau")],
+        [
+            ("audited", "Audited Accounts"),
+            ("management", "Management Accounts"),
+            ("tax", "Tax Filing"),
+            ("bureau", "Credit Bureau"),
+        ],
         required=True,
         default="audited",
     )
@@ -56,19 +60,31 @@ class CreditFinancialStatement(models.Model):
     equity = fields.Monetary()
     net_profit = fields.Monetary()
     debt_to_asset = fields.Float(
-        compute="_compute_ratios", store=True, digits=(16, 4), aggregator=False,
+        compute="_compute_ratios",
+        store=True,
+        digits=(16, 4),
+        aggregator=False,
         help="Total liabilities / total assets; empty (missing) without total assets.",
     )
     current_ratio = fields.Float(
-        compute="_compute_ratios", store=True, digits=(16, 4), aggregator=False,
+        compute="_compute_ratios",
+        store=True,
+        digits=(16, 4),
+        aggregator=False,
         help="Current assets / current liabilities; empty (missing) without current liabilities.",
     )
     equity_ratio = fields.Float(
-        compute="_compute_ratios", store=True, digits=(16, 4), aggregator=False,
+        compute="_compute_ratios",
+        store=True,
+        digits=(16, 4),
+        aggregator=False,
         help="Equity / total assets; empty (missing) without total assets.",
     )
     net_margin = fields.Float(
-        compute="_compute_ratios", store=True, digits=(16, 4), aggregator=False,
+        compute="_compute_ratios",
+        store=True,
+        digits=(16, 4),
+        aggregator=False,
         help="Net profit / revenue; empty (missing) without revenue.",
     )
     debt_to_asset_missing = fields.Boolean(compute="_compute_ratios", store=True)

@@ -24,22 +24,32 @@ class CreditGrade(models.Model):
         help="Absolute cap on the limit, in the scorecard's currency (converted into the rated company's "
         "currency at the rating date). 0: cash only.",
     )
-    revenue_share = fields.Float(string="Revenue Share (%)", help="Cap: this share of annual revenue. 0: no cap.")
+    revenue_share = fields.Float(
+        string="Revenue Share (%)", help="Cap: this share of annual revenue. 0: no cap."
+    )
     equity_share = fields.Float(string="Equity Share (%)", help="Cap: this share of equity. 0: no cap.")
-    payment_term_id = fields.Many2one("account.payment.term", string="Default Payment Terms", check_company=True)
+    payment_term_id = fields.Many2one(
+        "account.payment.term", string="Default Payment Terms", check_company=True
+    )
     payment_term_days = fields.Integer(string="Longest Term (days)")
     deposit_percent = fields.Float(string="Required Deposit (%)")
     review_months = fields.Integer(string="Review Every (months)", default=12, required=True)
     approval_group_id = fields.Many2one(
         "res.groups",
         string="Approves Limits Above Recommendation",
-        default=lambda self: self.env.ref("sale_credit_control.group_credit_director", raise_if_not_found=False),
+        default=lambda self: self.env.ref(
+            "sale_credit_control.group_credit_director", raise_if_not_found=False
+        ),
         help="Group whose member must give the second approval for a limit above the recommendation.",
     )
 
     _sql_constraints = [
         ("code_scorecard_uniq", "unique(scorecard_id, code)", "Grade codes are unique within a scorecard."),
-        ("min_score_range", "CHECK(min_score >= 0 AND min_score <= 100)", "A grade's minimum score is 0-100."),
+        (
+            "min_score_range",
+            "CHECK(min_score >= 0 AND min_score <= 100)",
+            "A grade's minimum score is 0-100.",
+        ),
         ("review_months_positive", "CHECK(review_months >= 1)", "Reviews happen at least every month."),
         (
             "shares_positive",
@@ -57,7 +67,9 @@ class CreditGrade(models.Model):
     def _check_fixed_cap(self):
         for grade in self:
             if grade.use_fixed_cap and grade.max_limit_fixed < 0:
-                raise ValidationError(self.env._("The maximum limit of grade %(grade)s cannot be negative.", grade=grade.code))
+                raise ValidationError(
+                    self.env._("The maximum limit of grade %(grade)s cannot be negative.", grade=grade.code)
+                )
         self.scorecard_id._check_money_currency()
 
     def _to_policy(self, rate=1.0):

@@ -223,8 +223,10 @@ class CreditGroup(models.Model):
         self.ensure_one()
         members = self.sudo().partner_ids
         if self.parent_partner_id:
-            members |= self.env["res.partner"].sudo().search(
-                [("id", "child_of", self.parent_partner_id.id), ("is_company", "=", True)]
+            members |= (
+                self.env["res.partner"]
+                .sudo()
+                .search([("id", "child_of", self.parent_partner_id.id), ("is_company", "=", True)])
             )
         return members
 
@@ -247,7 +249,9 @@ class CreditGroup(models.Model):
             all_members = self.env["res.partner"].union(*members.values())
             figures = profile._exposure_figures(all_members, company, check_date, exclude_order_ids)
             for group in groups:
-                result[group.id] = {partner.id: figures[partner.id]["exposure"].total for partner in members[group]}
+                result[group.id] = {
+                    partner.id: figures[partner.id]["exposure"].total for partner in members[group]
+                }
         return result
 
     def _format_amount(self, amount):

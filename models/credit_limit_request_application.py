@@ -254,8 +254,10 @@ class CreditLimitRequest(models.Model):
     def _credit_profile(self):
         """The customer's credit profile in the request's company (as superuser, created if missing)."""
         self.ensure_one()
-        return self.env["credit.profile"]._get_or_create(self.partner_id, self.company_id).with_company(
-            self.company_id
+        return (
+            self.env["credit.profile"]
+            ._get_or_create(self.partner_id, self.company_id)
+            .with_company(self.company_id)
         )
 
     def _change_reason(self):

@@ -1,4 +1,5 @@
 from markupsafe import Markup
+
 from odoo import _, models
 from odoo.tools import format_date
 

@@ -88,7 +88,9 @@ class CreditProfile(models.Model):
         tracking=True,
         help="Exposure up to this share above the limit only raises a warning.",
     )
-    limit_valid_until = fields.Date(tracking=True, help="After this date the limit rule treats the limit as expired.")
+    limit_valid_until = fields.Date(
+        tracking=True, help="After this date the limit rule treats the limit as expired."
+    )
     review_date = fields.Date(string="Next Review", tracking=True)
     review_state = fields.Selection(
         REVIEW_STATES,
@@ -113,7 +115,9 @@ class CreditProfile(models.Model):
         precompute=True,
         tracking=True,
         check_company=True,
-        domain=lambda self: [("groups_id", "in", self.env.ref("sale_credit_control.group_credit_manager").ids)],
+        domain=lambda self: [
+            ("groups_id", "in", self.env.ref("sale_credit_control.group_credit_manager").ids)
+        ],
         help="Responsible for this customer's reviews and early warnings. "
         "Default: the company's responsible credit manager.",
     )
@@ -179,7 +183,9 @@ class CreditProfile(models.Model):
     rating_trend = fields.Selection(related="rating_id.trend", string="Rating Trend")
     recommended_limit = fields.Monetary(related="rating_id.recommended_limit", string="Recommended Limit")
     rating_date = fields.Date(related="rating_id.date", string="Rated On")
-    rating_ids = fields.One2many("credit.rating", compute="_compute_credit_information", string="Rating History")
+    rating_ids = fields.One2many(
+        "credit.rating", compute="_compute_credit_information", string="Rating History"
+    )
     financial_statement_ids = fields.One2many(
         "credit.financial.statement", compute="_compute_credit_information", string="Financial Statements"
     )
@@ -194,14 +200,19 @@ class CreditProfile(models.Model):
     behaviour_has_history = fields.Boolean(compute="_compute_payment_behaviour", string="Has Invoices")
     behaviour_has_payments = fields.Boolean(compute="_compute_payment_behaviour", string="Has Paid Invoices")
     behaviour_late_share = fields.Float(
-        compute="_compute_payment_behaviour", string="Paid Late (share of amount)",
+        compute="_compute_payment_behaviour",
+        string="Paid Late (share of amount)",
         help="Share of the amount paid over the last two years that was paid after its due date.",
     )
     behaviour_weighted_days_late = fields.Float(
-        compute="_compute_payment_behaviour", string="Average Days Beyond Terms", digits=(16, 1),
+        compute="_compute_payment_behaviour",
+        string="Average Days Beyond Terms",
+        digits=(16, 1),
         help="Days paid after the due date, averaged over the paid amount (on-time payments count as 0).",
     )
-    behaviour_max_days_late = fields.Integer(compute="_compute_payment_behaviour", string="Most Days Paid Late")
+    behaviour_max_days_late = fields.Integer(
+        compute="_compute_payment_behaviour", string="Most Days Paid Late"
+    )
     behaviour_max_days_overdue = fields.Integer(
         compute="_compute_payment_behaviour", string="Oldest Open Item (days overdue)"
     )
@@ -209,22 +220,29 @@ class CreditProfile(models.Model):
         compute="_compute_payment_behaviour", string="Overdue Share of Open Receivables"
     )
     behaviour_dso = fields.Float(
-        compute="_compute_payment_behaviour", string="DSO (days)", digits=(16, 1),
+        compute="_compute_payment_behaviour",
+        string="DSO (days)",
+        digits=(16, 1),
         help="Days sales outstanding: receivables / sales of the last 365 days x 365.",
     )
-    behaviour_recent_late_share = fields.Float(compute="_compute_payment_behaviour", string="Paid Late, Last 90 Days")
+    behaviour_recent_late_share = fields.Float(
+        compute="_compute_payment_behaviour", string="Paid Late, Last 90 Days"
+    )
     behaviour_previous_late_share = fields.Float(
         compute="_compute_payment_behaviour", string="Paid Late, 90 Days Before"
     )
     behaviour_late_share_trend = fields.Float(
-        compute="_compute_payment_behaviour", string="Late Share Trend",
+        compute="_compute_payment_behaviour",
+        string="Late Share Trend",
         help="Late share of the last 90 days minus that of the 90 days before: positive means paying later.",
     )
     behaviour_first_invoice_date = fields.Date(compute="_compute_payment_behaviour", string="Customer Since")
     behaviour_relationship_years = fields.Float(
         compute="_compute_payment_behaviour", string="Relationship (years)", digits=(16, 1)
     )
-    behaviour_sales_volume = fields.Monetary(compute="_compute_payment_behaviour", string="Sales, Last 12 Months")
+    behaviour_sales_volume = fields.Monetary(
+        compute="_compute_payment_behaviour", string="Sales, Last 12 Months"
+    )
     is_over_limit = fields.Boolean(
         compute="_compute_exposure", search="_search_is_over_limit", string="Over Limit"
     )
@@ -396,7 +414,10 @@ class CreditProfile(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(xml_id)
         action["domain"] = [("partner_id", "=", self.partner_id.id), ("company_id", "=", self.company_id.id)]
-        action["context"] = {"default_partner_id": self.partner_id.id, "default_company_id": self.company_id.id}
+        action["context"] = {
+            "default_partner_id": self.partner_id.id,
+            "default_company_id": self.company_id.id,
+        }
         return action
 
     def action_view_orders(self):
@@ -424,7 +445,9 @@ class CreditProfile(models.Model):
             }
         )
         for profile in self:
-            profile.message_post(body=_("Put on credit hold by %(user)s: %(reason)s", user=self.env.user.name, reason=reason))
+            profile.message_post(
+                body=_("Put on credit hold by %(user)s: %(reason)s", user=self.env.user.name, reason=reason)
+            )
 
     def _check_credit_manager(self):
         if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):

@@ -23,8 +23,10 @@ class CreditProfile(models.Model):
         if not profile:
             try:
                 with self.env.cr.savepoint():
-                    profile = self.sudo().with_company(company).create(
-                        {"partner_id": commercial.id, "company_id": company.id}
+                    profile = (
+                        self.sudo()
+                        .with_company(company)
+                        .create({"partner_id": commercial.id, "company_id": company.id})
                     )
             except pg_errors.UniqueViolation:
                 # A concurrent transaction created it after this one's snapshot was taken
@@ -129,8 +131,12 @@ class CreditProfile(models.Model):
         return [
             field
             for name, field in self._fields.items()
-            if field.store and field.column_type and field.prefetch is True and not field.translate
-            and not field.company_dependent and name not in ("id", "last_check_date")
+            if field.store
+            and field.column_type
+            and field.prefetch is True
+            and not field.translate
+            and not field.company_dependent
+            and name not in ("id", "last_check_date")
         ]
 
     def _evaluate(
@@ -203,7 +209,9 @@ class CreditProfile(models.Model):
         its payment term and what was paid for it, against the customer's grade."""
         self.ensure_one()
         grade = self.rating_id.grade_id
-        facts = {"paid_amount": order._credit_to_company_currency(order._credit_paid_online_amount(), check_date)}
+        facts = {
+            "paid_amount": order._credit_to_company_currency(order._credit_paid_online_amount(), check_date)
+        }
         if grade:
             facts.update(
                 grade=grade.code,

@@ -66,9 +66,13 @@ class CreditProfile(models.Model):
         """
         partner_ids = tuple(partners.ids) or (0,)
         excluded = tuple(exclude_order_ids) or (0,)
-        covered = self.env["credit.repayment.plan"]._credit_covered_overdue_sql(partner_ids, company, check_date)
-        ledger = self.env["credit.exposure.ledger"].sudo()._read_figures(
-            partner_ids, company, check_date, covered, excluded
+        covered = self.env["credit.repayment.plan"]._credit_covered_overdue_sql(
+            partner_ids, company, check_date
+        )
+        ledger = (
+            self.env["credit.exposure.ledger"]
+            .sudo()
+            ._read_figures(partner_ids, company, check_date, covered, excluded)
         )
         exposure_parts = [
             (code, query(partner_ids, company, check_date, excluded))
@@ -186,8 +190,17 @@ class CreditProfile(models.Model):
         """Where a journal item ``aml`` (its account joined as ``account``) is an open receivable
         of ``company``. Flushes them."""
         self.env["account.move.line"].flush_model(
-            ["partner_id", "company_id", "account_id", "parent_state", "reconciled",
-             "amount_residual_currency", "currency_id", "date_maturity", "move_id"]
+            [
+                "partner_id",
+                "company_id",
+                "account_id",
+                "parent_state",
+                "reconciled",
+                "amount_residual_currency",
+                "currency_id",
+                "date_maturity",
+                "move_id",
+            ]
         )
         self.env["account.account"].flush_model(["account_type"])
         return SQL("aml.company_id = %s AND %s", company.id, self._open_receivable_item_sql())
@@ -217,7 +230,9 @@ class CreditProfile(models.Model):
         # Overdue lines that running repayment plans cover (grouped like ``line`` below) leave the
         # overdue figures, not the residual: the inner scan stays on the open-items index alone
         # and no query is added, whatever the number of plans.
-        covered = self.env["credit.repayment.plan"]._credit_covered_overdue_sql(partner_ids, company, check_date)
+        covered = self.env["credit.repayment.plan"]._credit_covered_overdue_sql(
+            partner_ids, company, check_date
+        )
         rows = self.env.execute_query(
             SQL(
                 """
@@ -256,7 +271,9 @@ class CreditProfile(models.Model):
         return result
 
     @api.model
-    def _query_uninvoiced_orders(self, partner_ids, company, check_date, exclude_order_ids, only_order_ids=None):
+    def _query_uninvoiced_orders(
+        self, partner_ids, company, check_date, exclude_order_ids, only_order_ids=None
+    ):
         """What confirmed orders still commit the customer to, taxes included, per order currency.
 
         For each line of a confirmed order invoiced to the customer: the quantity the
@@ -295,10 +312,21 @@ class CreditProfile(models.Model):
         """The query of :meth:`_query_order_commitments`, rows ``(key_id, company_id, currency_id,
         amount)`` of the confirmed orders matching ``condition`` (any company): the one definition
         of the uninvoiced-orders figure, also read by the ``credit.exposure.report`` view. Flushes."""
-        self.env["sale.order"].flush_model(["partner_invoice_id", "team_id", "company_id", "state", "currency_id"])
+        self.env["sale.order"].flush_model(
+            ["partner_invoice_id", "team_id", "company_id", "state", "currency_id"]
+        )
         self.env["sale.order.line"].flush_model(
-            ["order_id", "display_type", "is_downpayment", "product_uom_qty", "qty_delivered",
-             "price_total", "price_unit", "discount", "product_uom"]
+            [
+                "order_id",
+                "display_type",
+                "is_downpayment",
+                "product_uom_qty",
+                "qty_delivered",
+                "price_total",
+                "price_unit",
+                "discount",
+                "product_uom",
+            ]
         )
         self.env["account.move"].flush_model(["state", "move_type"])
         self.env["account.move.line"].flush_model(["move_id", "quantity", "price_total", "product_uom_id"])
@@ -370,7 +398,9 @@ class CreditProfile(models.Model):
     def _query_draft_invoices(self, partner_ids, company, check_date=None, exclude_order_ids=()):
         """Draft customer invoices and credit notes, without the lines that come from orders
         (those are still counted in the orders' uninvoiced amount)."""
-        self.env["account.move"].flush_model(["commercial_partner_id", "company_id", "state", "move_type", "currency_id"])
+        self.env["account.move"].flush_model(
+            ["commercial_partner_id", "company_id", "state", "move_type", "currency_id"]
+        )
         self.env["account.move.line"].flush_model(["move_id", "display_type", "price_total"])
         rows = self.env.execute_query(
             SQL(

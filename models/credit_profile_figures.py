@@ -85,8 +85,12 @@ class CreditProfile(models.Model):
             return False
         labels = self._credit_part_labels()
         exposure_label, capacity_label = _("Exposure: %(part)s"), _("Adds to the limit: %(part)s")
-        rows = [(exposure_label % {"part": labels.get(code, code)}, amount) for code, amount in exposure_parts]
-        rows += [(capacity_label % {"part": labels.get(code, code)}, amount) for code, amount in capacity_parts]
+        rows = [
+            (exposure_label % {"part": labels.get(code, code)}, amount) for code, amount in exposure_parts
+        ]
+        rows += [
+            (capacity_label % {"part": labels.get(code, code)}, amount) for code, amount in capacity_parts
+        ]
         return Markup("<table class='table table-sm mb-0'>%s</table>") % Markup("").join(
             Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>") % (label, self._format_amount(amount))
             for label, amount in rows
@@ -160,7 +164,9 @@ class CreditProfile(models.Model):
         today = fields.Date.context_today(self)
         engine = self.env["credit.rating.engine"]
         for company, profiles in self.grouped("company_id").items():
-            partner_ids = [profile.partner_id._origin.id for profile in profiles if profile.partner_id._origin]
+            partner_ids = [
+                profile.partner_id._origin.id for profile in profiles if profile.partner_id._origin
+            ]
             facts = engine._customer_facts(partner_ids, company, today) if company and partner_ids else {}
             for profile in profiles:
                 profile._set_behaviour_fields(facts.get(profile.partner_id._origin.id))

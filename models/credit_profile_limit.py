@@ -46,9 +46,9 @@ class CreditProfile(models.Model):
         # The company currency without a rate of its own is the base (1.0), as for Odoo.
         company_rate = rates.get(company_currency.id) or 1.0
         return {
-            currency.id: 1.0 if currency == company_currency else (
-                company_rate / rates[currency.id] if rates.get(currency.id) else None
-            )
+            currency.id: 1.0
+            if currency == company_currency
+            else (company_rate / rates[currency.id] if rates.get(currency.id) else None)
             for currency in currencies
         }
 
@@ -188,8 +188,10 @@ class CreditProfile(models.Model):
         company_currency = self.company_id.currency_id
         if (self.limit_currency_id or company_currency) != (currency or company_currency):
             return False
-        current = self.limit_amount_currency if self.limit_currency_id else (
-            self.partner_id.with_company(self.company_id).sudo().credit_limit
+        current = (
+            self.limit_amount_currency
+            if self.limit_currency_id
+            else (self.partner_id.with_company(self.company_id).sudo().credit_limit)
         )
         return not (currency or company_currency).compare_amounts(current, amount)
 
@@ -231,7 +233,10 @@ class CreditProfile(models.Model):
                 if not rate:
                     _logger.warning(
                         "No rate of %s on %s: the limit of %s in %s is not refreshed.",
-                        profile.limit_currency_id.name, today, profile.display_name, company.currency_id.name,
+                        profile.limit_currency_id.name,
+                        today,
+                        profile.display_name,
+                        company.currency_id.name,
                     )
                     continue
                 limit = company.currency_id.round(profile.limit_amount_currency * rate)

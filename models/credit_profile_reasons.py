@@ -164,29 +164,37 @@ class CreditProfile(models.Model):
             limit_text = self._text_limit_currency(fig)
         limit = _("Limit: %(limit)s.", limit=limit_text)
         if fig["capacity_parts"]:
-            added = ", ".join(f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["capacity_parts"])
+            added = ", ".join(
+                f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["capacity_parts"]
+            )
             limit = _(
                 "Limit: %(limit)s, plus %(added)s: capacity %(capacity)s.",
                 limit=limit_text,
                 added=added,
                 capacity=money(fig["capacity"]),
             )
-        return limit + " " + _(
-            "Exposure before this order: %(before)s (%(parts)s). This order: %(order)s. "
-            "Exposure after this order: %(after)s. Available credit: %(available)s.",
-            before=money(fig["exposure_before"]),
-            parts=parts,
-            order=money(fig["order_amount"]),
-            after=money(fig["exposure_after"]),
-            available=money(fig["available"]),
+        return (
+            limit
+            + " "
+            + _(
+                "Exposure before this order: %(before)s (%(parts)s). This order: %(order)s. "
+                "Exposure after this order: %(after)s. Available credit: %(available)s.",
+                before=money(fig["exposure_before"]),
+                parts=parts,
+                order=money(fig["order_amount"]),
+                after=money(fig["exposure_after"]),
+                available=money(fig["available"]),
+            )
         )
 
     def _text_limit_currency(self, fig):
         """A limit set in another currency: ``USD 10,000.00 (= EUR 9,150.00 at the rate of 12/02/2026)``."""
         currency = self.limit_currency_id
         if currency.name != fig["limit_currency"]:
-            currency = self.env["res.currency"].with_context(active_test=False).search(
-                [("name", "=", fig["limit_currency"])], limit=1
+            currency = (
+                self.env["res.currency"]
+                .with_context(active_test=False)
+                .search([("name", "=", fig["limit_currency"])], limit=1)
             )
         rate_date = fig.get("limit_rate_date") or fields.Date.context_today(self)
         return self._format_limit_in(fig["limit_amount_currency"], currency, fig["limit"], rate_date)

@@ -55,7 +55,11 @@ class CreditProfile(models.Model):
             last_ok = today + timedelta(days=company.credit_review_lead_days)
             if REVIEW_DUE_SOON in values:
                 domains.append(
-                    [("company_id", "=", company.id), ("review_date", ">=", today), ("review_date", "<=", last_ok)]
+                    [
+                        ("company_id", "=", company.id),
+                        ("review_date", ">=", today),
+                        ("review_date", "<=", last_ok),
+                    ]
                 )
             if REVIEW_OK in values:
                 domains.append([("company_id", "=", company.id), ("review_date", ">", last_ok)])

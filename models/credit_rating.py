@@ -51,7 +51,9 @@ class CreditRating(models.Model):
         help="The recommended limit is the country's cap, lower than the grade's recommendation (or the "
         "only one).",
     )
-    breakdown = fields.Json(readonly=True, help="Per factor: code, value, points, weight, contribution, status.")
+    breakdown = fields.Json(
+        readonly=True, help="Per factor: code, value, points, weight, contribution, status."
+    )
     breakdown_html = fields.Html(compute="_compute_breakdown_html", string="Why This Grade")
     trigger = fields.Selection(
         [("manual", "On Demand"), ("batch", "Batch Run"), ("cron", "Scheduled")], required=True, readonly=True
@@ -70,7 +72,11 @@ class CreditRating(models.Model):
     def _render_breakdown(self):
         labels = dict(self.env["credit.scorecard.factor"]._fields["code"]._description_selection(self.env))
         head = Markup("<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
-            _("Factor"), _("Value"), _("Points"), _("Weight"), _("Contribution"),
+            _("Factor"),
+            _("Value"),
+            _("Points"),
+            _("Weight"),
+            _("Contribution"),
         )
         missing = _("missing")  # translated here: a generator expression has no `self` to find the language
         rows = Markup("").join(

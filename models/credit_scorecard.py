@@ -27,7 +27,9 @@ class CreditScorecard(models.Model):
     name = fields.Char(required=True, translate=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
-    company_id = fields.Many2one("res.company", index=True, help="Empty: used by companies without their own.")
+    company_id = fields.Many2one(
+        "res.company", index=True, help="Empty: used by companies without their own."
+    )
     currency_id = fields.Many2one(
         "res.currency",
         compute="_compute_currency_id",
@@ -64,7 +66,9 @@ class CreditScorecard(models.Model):
                 scorecard._grade_table()
             except ValueError as error:
                 raise ValidationError(
-                    self.env._("Scorecard %(name)s is not usable: %(error)s", name=scorecard.name, error=error)
+                    self.env._(
+                        "Scorecard %(name)s is not usable: %(error)s", name=scorecard.name, error=error
+                    )
                 ) from error
 
     @api.constrains("company_id", "currency_id", "factor_ids", "grade_ids")

@@ -287,7 +287,9 @@ class CreditWarningRule(models.Model):
         companies = self.env["res.company"].sudo().search([("credit_control_enabled", "=", True)], order="id")
         plan = []
         for company in companies:
-            company_rules = rules.filtered_domain(["|", ("company_id", "=", False), ("company_id", "=", company.id)])
+            company_rules = rules.filtered_domain(
+                ["|", ("company_id", "=", False), ("company_id", "=", company.id)]
+            )
             if company_rules:
                 done_up_to = {rule: rule._evaluated_up_to(company, today) for rule in company_rules}
                 customer_ids = self._customer_ids(company, min(done_up_to.values()))
@@ -674,11 +676,15 @@ class CreditWarningRule(models.Model):
                 sum(amount for _code, amount in partner_figures["capacity_parts"]),
             )
             if signal:
-                yield profile.partner_id.id, None, dict(
-                    signal,
-                    limit_currency_id=profile.limit_currency_id.id,
-                    rate_date=today,
-                    reference_date=reference_date,
+                yield (
+                    profile.partner_id.id,
+                    None,
+                    dict(
+                        signal,
+                        limit_currency_id=profile.limit_currency_id.id,
+                        rate_date=today,
+                        reference_date=reference_date,
+                    ),
                 )
 
     @api.model

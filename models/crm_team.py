@@ -38,11 +38,15 @@ class CrmTeam(models.Model):
             exposures = teams._credit_exposures(company, today)
             for team in teams:
                 team.credit_exposure = exposures.get(team.id, 0.0)
-                team.credit_budget_available = team.credit_budget - team.credit_exposure if team.credit_budget else 0.0
+                team.credit_budget_available = (
+                    team.credit_budget - team.credit_exposure if team.credit_budget else 0.0
+                )
 
     def write(self, vals):
-        if "credit_budget" in vals and not self.env.su and not self.env.user.has_group(
-            "sale_credit_control.group_credit_manager"
+        if (
+            "credit_budget" in vals
+            and not self.env.su
+            and not self.env.user.has_group("sale_credit_control.group_credit_manager")
         ):
             raise AccessError(_("Only credit managers can change a sales team's credit budget."))
         if "credit_budget" in vals:

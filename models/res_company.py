@@ -277,7 +277,7 @@ class ResCompany(models.Model):
                     _(
                         "%(field)s of %(company)s must be whole numbers of days past due, each larger "
                         "than the one before, separated by commas (e.g. 30,60,90,120), not "
-                        "\"%(value)s\": %(error)s.",
+                        '"%(value)s": %(error)s.',
                         field=label,
                         company=company.name,
                         value=company.credit_aging_edges,
@@ -399,6 +399,9 @@ class ResCompany(models.Model):
         if company.credit_manager_id - exclude:
             return company.credit_manager_id
         group = self.env.ref("sale_credit_control.group_credit_manager")
-        return group.sudo().users.filtered(
-            lambda user: company in user.company_ids and not user.share and user.active
-        ) - exclude
+        return (
+            group.sudo().users.filtered(
+                lambda user: company in user.company_ids and not user.share and user.active
+            )
+            - exclude
+        )

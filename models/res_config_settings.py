@@ -25,14 +25,18 @@ class ResConfigSettings(models.TransientModel):
     credit_max_order_action = fields.Selection(related="company_id.credit_max_order_action", readonly=False)
     credit_term_action = fields.Selection(related="company_id.credit_term_action", readonly=False)
     credit_deposit_action = fields.Selection(related="company_id.credit_deposit_action", readonly=False)
-    credit_team_budget_action = fields.Selection(related="company_id.credit_team_budget_action", readonly=False)
+    credit_team_budget_action = fields.Selection(
+        related="company_id.credit_team_budget_action", readonly=False
+    )
     credit_insurance_required = fields.Boolean(related="company_id.credit_insurance_required", readonly=False)
     credit_insurance_action = fields.Selection(related="company_id.credit_insurance_action", readonly=False)
     credit_group_action = fields.Selection(related="company_id.credit_group_action", readonly=False)
     credit_count_draft_invoices = fields.Boolean(
         related="company_id.credit_count_draft_invoices", readonly=False
     )
-    credit_repayment_grace_days = fields.Integer(related="company_id.credit_repayment_grace_days", readonly=False)
+    credit_repayment_grace_days = fields.Integer(
+        related="company_id.credit_repayment_grace_days", readonly=False
+    )
     credit_repayment_hold_on_broken = fields.Boolean(
         related="company_id.credit_repayment_hold_on_broken", readonly=False
     )
@@ -59,7 +63,9 @@ class ResConfigSettings(models.TransientModel):
     )
     credit_manager_id = fields.Many2one(related="company_id.credit_manager_id", readonly=False)
     credit_review_lead_days = fields.Integer(related="company_id.credit_review_lead_days", readonly=False)
-    credit_allow_direct_limit_edit = fields.Boolean(related="company_id.credit_allow_direct_limit_edit", readonly=False)
+    credit_allow_direct_limit_edit = fields.Boolean(
+        related="company_id.credit_allow_direct_limit_edit", readonly=False
+    )
     credit_limit_second_approval_threshold = fields.Monetary(
         related="company_id.credit_limit_second_approval_threshold", readonly=False
     )

@@ -1,7 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-
 # Who reads the credit data on a customer (the related fields are computed as superuser, so
 # `groups` is what keeps them from other users, portal users on their own company included):
 # - salespeople (credit users) see what they sell under: status, mode, hold flag, available credit;
@@ -144,7 +143,10 @@ class ResPartner(models.Model):
     def _compute_credit_approval_count(self):
         counts = dict(
             self.env["credit.approval"]._read_group(
-                [("partner_id", "in", self.commercial_partner_id.ids), ("company_id", "=", self.env.company.id)],
+                [
+                    ("partner_id", "in", self.commercial_partner_id.ids),
+                    ("company_id", "=", self.env.company.id),
+                ],
                 ["partner_id"],
                 ["__count"],
             )
@@ -222,7 +224,9 @@ class ResPartner(models.Model):
         result = super(ResPartner, partners).write({"credit_limit": vals["credit_limit"]}) and result
         partners._credit_record_limit_changes(old_limits)
         changed = partners.filtered(
-            lambda partner: partner == partner.commercial_partner_id and partner.credit_limit != old_limits[partner]
+            lambda partner: (
+                partner == partner.commercial_partner_id and partner.credit_limit != old_limits[partner]
+            )
         )
         if changed:
             # The limit is per company: re-evaluate the held quotations in the company it changed in.

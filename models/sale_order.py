@@ -53,7 +53,9 @@ CONFIRMED_ACTIVITY_TYPES = [
 QUIET_CHECK_STATES = frozenset(("none", "ok", "warning"))
 TODO_KEY = "sale_credit_control.orders_with_credit_todos"
 # Changing what an approval was granted for voids it.
-APPROVAL_BINDING_FIELDS = frozenset(("partner_id", "partner_invoice_id", "company_id", "currency_id", "pricelist_id"))
+APPROVAL_BINDING_FIELDS = frozenset(
+    ("partner_id", "partner_invoice_id", "company_id", "currency_id", "pricelist_id")
+)
 
 
 class SaleOrder(models.Model):
@@ -78,7 +80,10 @@ class SaleOrder(models.Model):
     )
     credit_held_days = fields.Integer(compute="_compute_credit_held", string="Held (Days)")
     credit_reevaluated_date = fields.Datetime(
-        string="Credit Re-evaluated On", copy=False, readonly=True, help="Last re-evaluation of this held quotation."
+        string="Credit Re-evaluated On",
+        copy=False,
+        readonly=True,
+        help="Last re-evaluation of this held quotation.",
     )
 
     # ------------------------------------------------------------
@@ -132,8 +137,15 @@ class SaleOrder(models.Model):
         if not orders:
             return {}
         customers = {order: order._credit_customer() for order in orders}
-        profiles = self.env["credit.profile"].sudo().search(
-            [("partner_id", "in", [c.id for c in customers.values()]), ("company_id", "in", orders.company_id.ids)]
+        profiles = (
+            self.env["credit.profile"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", [c.id for c in customers.values()]),
+                    ("company_id", "in", orders.company_id.ids),
+                ]
+            )
         )
         by_key = {(profile.partner_id, profile.company_id): profile for profile in profiles}
         country_risks = self.env["credit.country.risk"].sudo()

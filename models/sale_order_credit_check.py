@@ -71,10 +71,12 @@ class SaleOrder(models.Model):
         self.ensure_one()
         customer = self._credit_customer()
         return self.sudo().transaction_ids.filtered(
-            lambda tx: tx.state in ("authorized", "done")
-            and tx.sale_order_ids == self
-            and tx.partner_id.commercial_partner_id == customer
-            and tx.company_id == self.company_id
+            lambda tx: (
+                tx.state in ("authorized", "done")
+                and tx.sale_order_ids == self
+                and tx.partner_id.commercial_partner_id == customer
+                and tx.company_id == self.company_id
+            )
         )
 
     def _credit_paid_online_amount(self, unbooked_only=False):
@@ -155,13 +157,21 @@ class SaleOrder(models.Model):
         approval = self._credit_covering_approval(decision, facts)
         if approval:
             self._credit_log_outcome(
-                "approved", profile, decision, facts, decision.blocking_reasons,
+                "approved",
+                profile,
+                decision,
+                facts,
+                decision.blocking_reasons,
                 note=_("Confirmed under approval %(approval)s.", approval=approval.name),
             )
             return False
         if self.env.user.has_group("sale_credit_control.group_credit_bypass"):
             self._credit_log_outcome(
-                "bypassed", profile, decision, facts, decision.blocking_reasons,
+                "bypassed",
+                profile,
+                decision,
+                facts,
+                decision.blocking_reasons,
                 note=_("Confirmed by %(user)s, who may bypass the credit check.", user=self.env.user.name),
             )
             return False
@@ -218,7 +228,11 @@ class SaleOrder(models.Model):
             profile, decision, facts = order._credit_evaluate()
             if decision.state == BLOCKED and not order._credit_covering_approval(decision, facts):
                 order._credit_log_outcome(
-                    "held_online", profile, decision, facts, decision.blocking_reasons,
+                    "held_online",
+                    profile,
+                    decision,
+                    facts,
+                    decision.blocking_reasons,
                     note=_("The customer confirmed this quotation online, but the credit check blocks it:"),
                 )
                 order._credit_notify_held()
@@ -248,9 +262,9 @@ class SaleOrder(models.Model):
         customer = self._credit_customer()
         earlier = batch[: list(batch.ids).index(self.id)] if self.id in batch.ids else batch.browse()
         same_customer = earlier.filtered(
-            lambda o: o._credit_customer() == customer
-            and o.company_id == self.company_id
-            and o.state != "sale"
+            lambda o: (
+                o._credit_customer() == customer and o.company_id == self.company_id and o.state != "sale"
+            )
         )
         return sum(order._credit_commitment(check_date)[1] for order in same_customer)
 
@@ -272,7 +286,9 @@ class SaleOrder(models.Model):
         ).get(profile.partner_id.id, {})
         own_exposure = profile._converter(self.company_id, check_date)(own)
         order_amount = self._credit_to_company_currency(self._credit_recomputed_total(), check_date)
-        decision, facts = profile._evaluate(check_date, order_amount, own_exposure, exclude_order_ids=self.ids)
+        decision, facts = profile._evaluate(
+            check_date, order_amount, own_exposure, exclude_order_ids=self.ids
+        )
         return profile, decision, facts
 
     def _credit_check_amendment(self, previous_total):

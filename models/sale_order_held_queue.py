@@ -56,19 +56,25 @@ class SaleOrder(models.Model):
     def _credit_on_approval_decided(self, approval):
         self.ensure_one()
         if approval.state == "approved":
-            state, body = "approved", _(
-                "Credit override %(approval)s approved by %(user)s up to %(amount)s: "
-                "the order can be confirmed.",
-                approval=approval.name,
-                user=self.env.user.name,
-                amount=self._credit_format(approval.approved_amount),
+            state, body = (
+                "approved",
+                _(
+                    "Credit override %(approval)s approved by %(user)s up to %(amount)s: "
+                    "the order can be confirmed.",
+                    approval=approval.name,
+                    user=self.env.user.name,
+                    amount=self._credit_format(approval.approved_amount),
+                ),
             )
         else:
-            state, body = "rejected", _(
-                "Credit override %(approval)s rejected by %(user)s: %(reason)s",
-                approval=approval.name,
-                user=self.env.user.name,
-                reason=approval.decision_reason,
+            state, body = (
+                "rejected",
+                _(
+                    "Credit override %(approval)s rejected by %(user)s: %(reason)s",
+                    approval=approval.name,
+                    user=self.env.user.name,
+                    reason=approval.decision_reason,
+                ),
             )
         self.sudo().write({"credit_check_state": state})
         self.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
@@ -95,10 +101,14 @@ class SaleOrder(models.Model):
         ids = [order_id for order_id in self.ids if isinstance(order_id, int)]
         if not ids:
             return {}
-        groups = self.env["credit.check"].sudo()._read_group(
-            [("order_id", "in", ids), ("result", "in", ("blocked", "held_online"))],
-            ["order_id"],
-            ["date:max"],
+        groups = (
+            self.env["credit.check"]
+            .sudo()
+            ._read_group(
+                [("order_id", "in", ids), ("result", "in", ("blocked", "held_online"))],
+                ["order_id"],
+                ["date:max"],
+            )
         )
         return {order.id: date for order, date in groups}
 
@@ -230,9 +240,12 @@ class SaleOrder(models.Model):
         self.write({"credit_check_state": "ready", "credit_check_message": "\n".join(lines) or False})
         note = _("The credit check passes now: the quotation can be confirmed.")
         self._credit_post_lines(note, lines)
-        user = self.user_id or self.env["credit.profile"]._get_or_create(
-            self._credit_customer(), self.company_id
-        )._credit_responsible_user()
+        user = (
+            self.user_id
+            or self.env["credit.profile"]
+            ._get_or_create(self._credit_customer(), self.company_id)
+            ._credit_responsible_user()
+        )
         activity_type = "sale_credit_control.mail_activity_type_credit_ready"
         if user and not self.activity_ids.filtered(
             lambda a: a.activity_type_id == self.env.ref(activity_type) and a.user_id == user

@@ -6,7 +6,6 @@ from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
-
 # The company policy every credit test starts from: all rules block, nothing tolerated.
 CREDIT_POLICY = {
     "credit_control_enabled": True,
@@ -148,9 +147,11 @@ class CreditControlCommon(AccountTestInvoicingCommon):
             vals["amount"] = amount
         if currency:
             vals["currency_id"] = currency.id
-        wizard = cls.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create(vals)
+        wizard = (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create(vals)
+        )
         return wizard._create_payments()
 
     @classmethod
@@ -174,17 +175,21 @@ class CreditControlCommon(AccountTestInvoicingCommon):
     def done_transaction(self, amount, partner, order=None, reference=None):
         """A confirmed online payment of ``amount`` by ``partner``, for ``order`` if given."""
         currency = order.currency_id if order else self.company.currency_id
-        tx = self.env["payment.transaction"].sudo().create(
-            {
-                "provider_id": self.provider.id,
-                "payment_method_id": self.payment_method.id,
-                "reference": reference or f"{order.name if order else partner.name}-{amount}",
-                "amount": amount,
-                "currency_id": currency.id,
-                "partner_id": partner.id,
-                "operation": "online_direct",
-                "sale_order_ids": [Command.set(order.ids)] if order else [],
-            }
+        tx = (
+            self.env["payment.transaction"]
+            .sudo()
+            .create(
+                {
+                    "provider_id": self.provider.id,
+                    "payment_method_id": self.payment_method.id,
+                    "reference": reference or f"{order.name if order else partner.name}-{amount}",
+                    "amount": amount,
+                    "currency_id": currency.id,
+                    "partner_id": partner.id,
+                    "operation": "online_direct",
+                    "sale_order_ids": [Command.set(order.ids)] if order else [],
+                }
+            )
         )
         tx._set_done()
         self.assertEqual(tx.state, "done")

@@ -95,7 +95,9 @@ class TestCreditApproval(CreditControlCommon):
         self.assertAlmostEqual(approval.snapshot_limit, 1000.0)
         self.assertAlmostEqual(approval.snapshot_exposure_before, 400.0)
         self.assertAlmostEqual(approval.snapshot_exposure_after, 1200.0)
-        self.assertAlmostEqual(approval.approved_amount, 800.0)  # proposed by the system, the approver may change it
+        self.assertAlmostEqual(
+            approval.approved_amount, 800.0
+        )  # proposed by the system, the approver may change it
         self.assertIn("Credit limit exceeded", approval.snapshot_reasons)
         for figure in ("1,000.00", "400.00", "800.00", "1,200.00"):
             self.assertIn(figure, approval.snapshot_reasons)
@@ -198,7 +200,9 @@ class TestCreditApproval(CreditControlCommon):
         # The requester is told.
         todo = order.activity_ids.filtered(lambda a: a.user_id == self.salesman)
         self.assertEqual(len(todo), 1)
-        self.assertEqual(todo.activity_type_id, self.env.ref("sale_credit_control.mail_activity_type_credit_decision"))
+        self.assertEqual(
+            todo.activity_type_id, self.env.ref("sale_credit_control.mail_activity_type_credit_decision")
+        )
 
         self.confirm_as(order, self.salesman)
 

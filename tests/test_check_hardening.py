@@ -22,7 +22,9 @@ class TestCheckHardening(CreditControlCommon):
         cls.delivered_product = cls._create_product(
             name="Credit Stock Widget", lst_price=100.0, invoice_policy="delivery", taxes_id=[Command.clear()]
         )
-        cls.other_customer = cls.env["res.partner"].create({"name": "Other Credit Customer", "is_company": True})
+        cls.other_customer = cls.env["res.partner"].create(
+            {"name": "Other Credit Customer", "is_company": True}
+        )
         cls.set_limit(cls.other_customer, 100.0)
 
     def order_of(self, product, quantity, price, partner=None, user=None):
@@ -56,8 +58,10 @@ class TestCheckHardening(CreditControlCommon):
         return invoice
 
     def request_and_approve(self, order, amount=None):
-        approval = self.env["credit.approval"].with_user(self.salesman).create(
-            {"order_id": order.id, "request_reason": "Good customer"}
+        approval = (
+            self.env["credit.approval"]
+            .with_user(self.salesman)
+            .create({"order_id": order.id, "request_reason": "Good customer"})
         )
         if amount:
             approval.with_user(self.credit_manager).approved_amount = amount
@@ -97,9 +101,11 @@ class TestCheckHardening(CreditControlCommon):
     def test_down_payment_counts_once(self):
         order = self.order_of(self.delivered_product, 8, 100.0)
         self.confirm_as(order, self.salesman)
-        wizard = self.env["sale.advance.payment.inv"].with_context(
-            active_model="sale.order", active_ids=order.ids
-        ).create({"advance_payment_method": "fixed", "fixed_amount": 200.0})
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_context(active_model="sale.order", active_ids=order.ids)
+            .create({"advance_payment_method": "fixed", "fixed_amount": 200.0})
+        )
         wizard.create_invoices()
         order.with_env(self.env).invoice_ids.action_post()
         profile = self.profile_of(self.customer)
@@ -110,9 +116,11 @@ class TestCheckHardening(CreditControlCommon):
         self.confirm_as(order, self.salesman)
         invoice = self.invoice(order)
         self.assertEqual(self.exposure(), (0.0, 500.0))
-        reversal = self.env["account.move.reversal"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({"journal_id": invoice.journal_id.id, "reason": "return"})
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"journal_id": invoice.journal_id.id, "reason": "return"})
+        )
         reversal.modify_moves()  # reverse (reconciled with the invoice) and open a new draft invoice
         self.assertEqual(self.exposure(), (500.0, 500.0))
 
@@ -123,7 +131,9 @@ class TestCheckHardening(CreditControlCommon):
         self.assertEqual(self.exposure(), (0.0, 0.0))
 
     def test_order_lines_with_taxes_count_taxes_included(self):
-        tax = self.env["account.tax"].create({"name": "Credit VAT 10", "amount": 10.0, "company_id": self.company.id})
+        tax = self.env["account.tax"].create(
+            {"name": "Credit VAT 10", "amount": 10.0, "company_id": self.company.id}
+        )
         order = self.order_of(self.delivered_product, 5, 100.0)
         order.order_line.tax_id = tax
         self.confirm_as(order, self.salesman)
@@ -132,7 +142,9 @@ class TestCheckHardening(CreditControlCommon):
     def test_order_total_with_taxes_rounded_per_line_and_globally(self):
         """The checked amount is the order's total either way taxes are rounded: the sum of the
         lines' totals per line (Odoo's default), the order-level recomputation globally."""
-        tax = self.env["account.tax"].create({"name": "Credit VAT 10", "amount": 10.0, "company_id": self.company.id})
+        tax = self.env["account.tax"].create(
+            {"name": "Credit VAT 10", "amount": 10.0, "company_id": self.company.id}
+        )
         for method in ("round_per_line", "round_globally"):
             self.company.tax_calculation_rounding_method = method
             order = self.order_of(self.product, 1, 0.05)
@@ -282,8 +294,10 @@ class TestCheckHardening(CreditControlCommon):
 
     def test_requester_cannot_decide_through_write(self):
         order = self.order_of(self.product, 12, 100.0)
-        approval = self.env["credit.approval"].with_user(self.credit_manager).create(
-            {"order_id": order.id, "request_reason": "Mine"}
+        approval = (
+            self.env["credit.approval"]
+            .with_user(self.credit_manager)
+            .create({"order_id": order.id, "request_reason": "Mine"})
         )
         for vals in ({"state": "approved"}, {"approver_id": self.credit_manager_2.id}):
             with self.assertRaises(AccessError):
@@ -352,13 +366,20 @@ class TestCheckHardening(CreditControlCommon):
         self.assertEqual(order.amount_total, 1200.0)
         check = order.credit_check_ids.filtered(lambda c: c.result == "system_amended")
         self.assertEqual(len(check), 1)
-        alert = self.env["credit.alert"].search([("partner_id", "=", self.customer.id), ("alert_type", "=", "order_amended")])
+        alert = self.env["credit.alert"].search(
+            [("partner_id", "=", self.customer.id), ("alert_type", "=", "order_amended")]
+        )
         self.assertEqual(len(alert), 1)
         self.assertEqual(alert.user_id, self.credit_manager)
         # A salesperson adding the same line is refused.
         with self.assertRaises(UserError):
             self.env["sale.order.line"].with_user(self.salesman).create(
-                {"order_id": order.id, "product_id": self.product.id, "product_uom_qty": 1, "tax_id": [Command.clear()]}
+                {
+                    "order_id": order.id,
+                    "product_id": self.product.id,
+                    "product_uom_qty": 1,
+                    "tax_id": [Command.clear()],
+                }
             )
 
     # ------------------------------------------------------------
@@ -393,17 +414,25 @@ class TestCheckHardening(CreditControlCommon):
         message, action, button = refusal.exception.args[:3]
         self.assertIn("1,200.00", message)
         self.assertEqual(button, "Request Credit Approval")
-        self.assertEqual((action["res_model"], action["context"]["default_order_id"]), ("credit.approval.request", order.id))
-        wizard = self.env["credit.approval.request"].with_user(self.salesman).with_context(action["context"]).create(
-            {"reason": "Long-standing customer"}
+        self.assertEqual(
+            (action["res_model"], action["context"]["default_order_id"]),
+            ("credit.approval.request", order.id),
+        )
+        wizard = (
+            self.env["credit.approval.request"]
+            .with_user(self.salesman)
+            .with_context(action["context"])
+            .create({"reason": "Long-standing customer"})
         )
         self.assertEqual(wizard.action_request()["tag"], "soft_reload")
         self.assertEqual(order.credit_check_state, "pending")
 
     def test_confirming_while_pending_keeps_the_request_pending(self):
         order = self.order_of(self.product, 12, 100.0, user=self.salesman)
-        approval = self.env["credit.approval"].with_user(self.salesman).create(
-            {"order_id": order.id, "request_reason": "Please"}
+        approval = (
+            self.env["credit.approval"]
+            .with_user(self.salesman)
+            .create({"order_id": order.id, "request_reason": "Please"})
         )
         order.sudo().credit_check_state = "pending"
         with self.assertRaises(UserError) as refusal:
@@ -422,8 +451,10 @@ class TestCheckHardening(CreditControlCommon):
         )
         self.env.ref("base.user_admin").company_ids |= self.company
         order = self.order_of(self.product, 12, 100.0)
-        approval = self.env["credit.approval"].with_user(self.credit_manager).create(
-            {"order_id": order.id, "request_reason": "Only me"}
+        approval = (
+            self.env["credit.approval"]
+            .with_user(self.credit_manager)
+            .create({"order_id": order.id, "request_reason": "Only me"})
         )
         self.assertFalse(approval.with_user(self.credit_manager).can_decide)
         self.assertIn(self.env.ref("base.user_admin"), approval.activity_ids.user_id)

@@ -302,7 +302,9 @@ class TestConcurrentConfirmation(BaseCase):
             outcomes = self._confirm_concurrently(order_ids)
 
         self.assertTrue(any("could not serialize" in line for line in logs.output), logs.output)
-        self.assertEqual(sorted(str(type(outcome).__name__) for outcome in outcomes.values()), ["CreditRefusal", "str"])
+        self.assertEqual(
+            sorted(str(type(outcome).__name__) for outcome in outcomes.values()), ["CreditRefusal", "str"]
+        )
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             self.assertEqual(sorted(env["sale.order"].browse(order_ids).mapped("state")), ["draft", "sale"])

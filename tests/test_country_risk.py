@@ -1,8 +1,9 @@
+from psycopg2 import IntegrityError
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
-from psycopg2 import IntegrityError
 
 from .common import CreditControlCommon
 

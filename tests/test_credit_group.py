@@ -155,7 +155,9 @@ class TestCreditGroup(CreditControlCommon):
         self.assertIn("The credit group Global Family would exceed its group limit", message)
         self.assertEqual(self.profile_of(branch).with_user(self.credit_manager).credit_group_id, family)
         # A company of the family cannot also be listed in another group of the company.
-        with self.assertRaisesRegex(ValidationError, "at most one credit group per company: Global Subsidiary"):
+        with self.assertRaisesRegex(
+            ValidationError, "at most one credit group per company: Global Subsidiary"
+        ):
             self.group.partner_ids = [Command.link(subsidiary.id)]
 
     def test_group_changes_reevaluate_held_quotations(self):
@@ -201,7 +203,9 @@ class TestCreditGroup(CreditControlCommon):
             counts[partner] = self._count_queries(orders[partner][2].action_confirm)
         (lone_count, _lone), (small_count, small_queries), (large_count, large_queries) = counts.values()
         self.assertEqual(len(big_group.partner_ids), 10)
-        self.assertEqual(large_count, small_count, "\n".join(difflib.unified_diff(small_queries, large_queries)))
+        self.assertEqual(
+            large_count, small_count, "\n".join(difflib.unified_diff(small_queries, large_queries))
+        )
         self.assertLess(lone_count, small_count)
         self.env.invalidate_all()
         with self.assertQueryCount(small_count):

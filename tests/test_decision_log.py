@@ -1,13 +1,14 @@
 import json
 from unittest.mock import patch
 
+from psycopg2 import errors as pg_errors
+
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import Registry
 from odoo.sql_db import Callbacks
 from odoo.tests import BaseCase, get_db_name, new_test_user, tagged
 from odoo.tools import SQL, mute_logger
-from psycopg2 import errors as pg_errors
 
 from ..credit_policy.decision_log import BREAK_CONTENT, BREAK_MISSING
 from .common import CreditControlCommon

@@ -2,10 +2,11 @@ import base64
 import io
 
 from lxml import html
+from openpyxl import load_workbook
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
-from openpyxl import load_workbook
 
 from .test_payment_behaviour import PaymentBehaviourCommon
 

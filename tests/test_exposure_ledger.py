@@ -18,7 +18,9 @@ class TestExposureLedger(CreditControlCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.eur = cls.setup_other_currency("EUR", rates=[("2016-01-01", 3.0), (cls.today, 2.0)])
-        cls.other_customer = cls.env["res.partner"].create({"name": "Ledger Other Customer", "is_company": True})
+        cls.other_customer = cls.env["res.partner"].create(
+            {"name": "Ledger Other Customer", "is_company": True}
+        )
         cls.ledger = cls.env["credit.exposure.ledger"].sudo()
 
     # ------------------------------------------------------------
@@ -42,7 +44,9 @@ class TestExposureLedger(CreditControlCommon):
                 self.assertEqual(exposure.uninvoiced_orders, convert(orders.get(partner.id, {})))
                 self.assertEqual(fast[partner.id]["overdue_amount"], convert(source["overdue"]))
                 oldest = source["oldest_due"]
-                self.assertEqual(fast[partner.id]["overdue_days"], (self.today - oldest).days if oldest else 0)
+                self.assertEqual(
+                    fast[partner.id]["overdue_days"], (self.today - oldest).days if oldest else 0
+                )
 
     def random_order(self, rng):
         partner = rng.choice([self.customer, self.contact, self.other_customer])
@@ -56,8 +60,13 @@ class TestExposureLedger(CreditControlCommon):
         if rng.random() < 0.5:
             order.order_line = [
                 Command.create(
-                    {"product_id": self.product.id, "product_uom_qty": 3, "price_unit": 33.33,
-                     "discount": 10.0, "tax_id": [Command.clear()]}
+                    {
+                        "product_id": self.product.id,
+                        "product_uom_qty": 3,
+                        "price_unit": 33.33,
+                        "discount": 10.0,
+                        "tax_id": [Command.clear()],
+                    }
                 )
             ]
         order.action_confirm()
@@ -90,9 +99,13 @@ class TestExposureLedger(CreditControlCommon):
         state["invoices"].append(invoice)
 
     def step_credit_note(self, rng, state):
-        posted = [inv for inv in state["invoices"] if inv.state == "posted" and inv.move_type == "out_invoice"]
+        posted = [
+            inv for inv in state["invoices"] if inv.state == "posted" and inv.move_type == "out_invoice"
+        ]
         if posted:
-            refund = rng.choice(posted)._reverse_moves([{"invoice_date": self.today}], cancel=rng.random() < 0.5)
+            refund = rng.choice(posted)._reverse_moves(
+                [{"invoice_date": self.today}], cancel=rng.random() < 0.5
+            )
             if refund.state == "draft":
                 refund.action_post()
 
@@ -118,7 +131,9 @@ class TestExposureLedger(CreditControlCommon):
                 invoice.button_cancel()
 
     def step_move_contact(self, rng, state):
-        self.contact.parent_id = self.other_customer if self.contact.parent_id == self.customer else self.customer
+        self.contact.parent_id = (
+            self.other_customer if self.contact.parent_id == self.customer else self.customer
+        )
 
     # ------------------------------------------------------------
     # Tests
@@ -126,8 +141,16 @@ class TestExposureLedger(CreditControlCommon):
 
     def test_random_sequences_keep_the_ledger_exact(self):
         steps = [
-            self.step_confirm, self.step_confirm, self.step_deliver, self.step_invoice, self.step_invoice,
-            self.step_credit_note, self.step_pay, self.step_pay, self.step_cancel, self.step_reset_invoice,
+            self.step_confirm,
+            self.step_confirm,
+            self.step_deliver,
+            self.step_invoice,
+            self.step_invoice,
+            self.step_credit_note,
+            self.step_pay,
+            self.step_pay,
+            self.step_cancel,
+            self.step_reset_invoice,
             self.step_move_contact,
         ]
         for seed in (1, 2, 3):
@@ -148,7 +171,9 @@ class TestExposureLedger(CreditControlCommon):
         self.create_invoice(self.customer, 50.0, days_ago=3)
         refund = self.create_invoice(self.customer, 30.0, days_ago=10, move_type="out_refund")
         self.assert_ledger_exact()
-        figures = self.env["credit.profile"]._exposure_figures(self.customer, self.company, self.today)[self.customer.id]
+        figures = self.env["credit.profile"]._exposure_figures(self.customer, self.company, self.today)[
+            self.customer.id
+        ]
         self.assertEqual(figures["exposure"].receivables, 120.0)
         self.assertEqual(figures["overdue_amount"], 150.0)  # the credit note is not overdue
         self.assertEqual(figures["overdue_days"], 10)
@@ -165,7 +190,9 @@ class TestExposureLedger(CreditControlCommon):
             [self.customer.id],
         )
         self.env.cr.execute("DELETE FROM credit_exposure_order_line WHERE order_id = %s", [order.id])
-        with self.assertLogs("odoo.addons.sale_credit_control.models.credit_exposure_ledger", "WARNING") as logs:
+        with self.assertLogs(
+            "odoo.addons.sale_credit_control.models.credit_exposure_ledger", "WARNING"
+        ) as logs:
             drift = self.ledger._verify(repair=True)
         self.assertEqual(drift, {"ledger": 1, "order_lines": 1})
         self.assertIn("repaired", logs.output[0])
@@ -191,11 +218,17 @@ class TestExposureLedger(CreditControlCommon):
     def test_access_per_group_and_company(self):
         other_company = self.setup_other_company()["company"]
         self.create_invoice(self.customer, 100.0)
-        self.init_invoice("out_invoice", partner=self.customer, amounts=[70.0], taxes=[], company=other_company, post=True)
+        self.init_invoice(
+            "out_invoice", partner=self.customer, amounts=[70.0], taxes=[], company=other_company, post=True
+        )
         for model in ("credit.exposure.ledger", "credit.exposure.order.line"):
             with self.assertRaises(AccessError, msg=model):
                 self.env[model].with_user(self.salesman).search([])
-        rows = self.env["credit.exposure.ledger"].with_user(self.credit_manager).search([("partner_id", "=", self.customer.id)])
+        rows = (
+            self.env["credit.exposure.ledger"]
+            .with_user(self.credit_manager)
+            .search([("partner_id", "=", self.customer.id)])
+        )
         self.assertEqual(rows.company_id, self.company)
         self.assertEqual(rows.mapped("amount"), [100.0])
         with self.assertRaises(AccessError):

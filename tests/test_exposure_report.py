@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from lxml import etree
+
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged

@@ -192,14 +192,18 @@ class TestForeignCurrencyLimit(CreditControlCommon):
 
     def test_rate_move_alert(self):
         """Over at today's rate, within at the rate of a week ago, same exposure: the alert says so."""
-        rule = self.env["credit.warning.rule"].sudo().create(
-            {
-                "name": "Rate move",
-                "rule_type": "rate_move",
-                "company_id": self.company.id,
-                "threshold_days": 7,
-                "severity": "high",
-            }
+        rule = (
+            self.env["credit.warning.rule"]
+            .sudo()
+            .create(
+                {
+                    "name": "Rate move",
+                    "rule_type": "rate_move",
+                    "company_id": self.company.id,
+                    "threshold_days": 7,
+                    "severity": "high",
+                }
+            )
         )
         other = self.env["res.partner"].create({"name": "Always Over", "is_company": True})
         other_profile = self.profile_of(other)
@@ -214,7 +218,9 @@ class TestForeignCurrencyLimit(CreditControlCommon):
         self.assertEqual(alerts.partner_id, self.buyer)
         self.assertEqual(alerts.alert_type, "rate_move")
         message = alerts.message
-        self.assertIn("Only the exchange rate put Overseas Buyer over its credit limit of XLC 2,000.00", message)
+        self.assertIn(
+            "Only the exchange rate put Overseas Buyer over its credit limit of XLC 2,000.00", message
+        )
         self.assertIn(f"1 XLC = 0.400000 {self.money.name}", message)
         self.assertIn(f"1 XLC = 0.500000 {self.money.name}", message)
         self.assertIn(self.code(800.0, self.money), message)
@@ -225,13 +231,17 @@ class TestForeignCurrencyLimit(CreditControlCommon):
         self.assertFalse(rule._evaluate_company(self.company))
 
     def test_foreign_limit_request(self):
-        request = self.env["credit.limit.request"].with_user(self.credit_manager).create(
-            {
-                "partner_id": self.buyer.id,
-                "currency_id": self.xlc.id,
-                "amount": 3000.0,
-                "reason": "Export volume",
-            }
+        request = (
+            self.env["credit.limit.request"]
+            .with_user(self.credit_manager)
+            .create(
+                {
+                    "partner_id": self.buyer.id,
+                    "currency_id": self.xlc.id,
+                    "amount": 3000.0,
+                    "reason": "Export volume",
+                }
+            )
         )
         request.action_submit()
         request.with_user(self.credit_manager_2).action_approve()

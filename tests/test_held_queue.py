@@ -183,7 +183,9 @@ class TestHeldQueue(CreditControlCommon):
             self._block(order)
         self.pay(invoice)
         # As if the payment had re-evaluated nothing: all three held, not re-evaluated today.
-        (first | second | third).sudo().write({"credit_check_state": "blocked", "credit_reevaluated_date": False})
+        (first | second | third).sudo().write(
+            {"credit_check_state": "blocked", "credit_reevaluated_date": False}
+        )
         self.env["sale.order"]._cron_credit_reevaluate_held(batch_size=1)
         self.assertEqual(first.credit_check_state, "ready")
         self.assertEqual(second.credit_check_state, "ready")

@@ -292,9 +292,7 @@ class TestLimitControls(CreditControlCommon):
         for when, expected in ((5, 2500.0), (11, 3000.0), (16, 1000.0), (20, 2000.0), (26, 1000.0)):
             self.run_cron(day(when))
             self.assertAlmostEqual(self.limit_of(), expected, msg=f"day {when}")
-        self.assertEqual(
-            (first | following | third).mapped("application_state"), ["ended", "ended", "ended"]
-        )
+        self.assertEqual((first | following | third).mapped("application_state"), ["ended", "ended", "ended"])
 
     def test_permanent_change_during_temporary_limit_is_the_new_base(self):
         end = self.today + timedelta(days=3)

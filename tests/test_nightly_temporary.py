@@ -47,12 +47,16 @@ class TestNightlyTemporaryLimits(CreditControlCommon):
         return partner.with_company(self.company).sudo().credit_limit
 
     def reverts(self, partner):
-        return self.env["credit.limit.history"].sudo().search(
-            [
-                ("partner_id", "=", partner.id),
-                ("field_name", "=", "credit_limit"),
-                ("reason", "ilike", "Temporary limit ended"),
-            ]
+        return (
+            self.env["credit.limit.history"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("field_name", "=", "credit_limit"),
+                    ("reason", "ilike", "Temporary limit ended"),
+                ]
+            )
         )
 
     def test_temporary_limits_reverted_by_batches_and_taken_up_after_a_crash(self):
@@ -94,8 +98,11 @@ class TestNightlyTemporaryLimits(CreditControlCommon):
             return original(request)
 
         day_after = self.end + timedelta(days=1)
-        with self.at(day_after), self.assertLogs(
-            "odoo.addons.sale_credit_control.models.credit_limit_request_application", "ERROR"
+        with (
+            self.at(day_after),
+            self.assertLogs(
+                "odoo.addons.sale_credit_control.models.credit_limit_request_application", "ERROR"
+            ),
         ):
             self.patch(Request, "_revert_limit", revert)
             self.env["credit.limit.request"]._cron_process_temporary_limits(batch_size=2)
@@ -109,15 +116,19 @@ class TestNightlyTemporaryLimits(CreditControlCommon):
         customer = self.env["res.partner"].create({"name": "Temporary Held", "is_company": True})
         self.set_limit(customer, 1000.0)
         start = self.today + timedelta(days=1)
-        request = self.env["credit.limit.request"].with_user(self.salesman).create(
-            {
-                "partner_id": customer.id,
-                "amount": 1800.0,
-                "reason": "Harvest season",
-                "request_type": "temporary",
-                "date_from": start,
-                "date_to": start + timedelta(days=2),
-            }
+        request = (
+            self.env["credit.limit.request"]
+            .with_user(self.salesman)
+            .create(
+                {
+                    "partner_id": customer.id,
+                    "amount": 1800.0,
+                    "reason": "Harvest season",
+                    "request_type": "temporary",
+                    "date_from": start,
+                    "date_to": start + timedelta(days=2),
+                }
+            )
         )
         request.action_submit()
         request.with_user(self.credit_manager).action_approve()

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -41,9 +42,11 @@ class TestOverdueTrend(CreditControlCommon):
 
     @classmethod
     def pay_on(cls, invoice, amount, payment_date):
-        wizard = cls.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({"payment_date": payment_date, "amount": amount})
+        wizard = (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"payment_date": payment_date, "amount": amount})
+        )
         wizard._create_payments()
 
     def expected_overdue(self, as_of):
@@ -69,7 +72,9 @@ class TestOverdueTrend(CreditControlCommon):
 
     def test_dates_are_today_and_the_last_twelve_month_ends(self):
         first_of_month = self.today.replace(day=1)
-        expected = {self.today} | {first_of_month - relativedelta(months=n) - timedelta(days=1) for n in range(12)}
+        expected = {self.today} | {
+            first_of_month - relativedelta(months=n) - timedelta(days=1) for n in range(12)
+        }
         shown = set(self.env["credit.overdue.trend"].with_user(self.credit_manager).search([]).mapped("date"))
         self.assertTrue(shown <= expected)
         self.assertIn(self.today, shown)
@@ -78,10 +83,15 @@ class TestOverdueTrend(CreditControlCommon):
         rows = self.trend_rows()
         self.assertTrue(rows)
         first_of_month = self.today.replace(day=1)
-        dates = {self.today} | {first_of_month - relativedelta(months=n) - timedelta(days=1) for n in range(12)}
+        dates = {self.today} | {
+            first_of_month - relativedelta(months=n) - timedelta(days=1) for n in range(12)
+        }
         expected = {date: self.expected_overdue(date) for date in dates if self.expected_overdue(date)[0]}
         self.assertEqual(
-            {row.date: (row.overdue_amount, row.overdue_30_amount, row.overdue_invoice_count) for row in rows},
+            {
+                row.date: (row.overdue_amount, row.overdue_30_amount, row.overdue_invoice_count)
+                for row in rows
+            },
             expected,
         )
         # Today: 600 left of the first invoice and the second one.
@@ -98,7 +108,9 @@ class TestOverdueTrend(CreditControlCommon):
 
     def test_other_company_is_not_shown(self):
         self.assertFalse(self.trend_rows(partner=self.other_customer))
-        other_rows = self.env["credit.overdue.trend"].sudo().search([("partner_id", "=", self.other_customer.id)])
+        other_rows = (
+            self.env["credit.overdue.trend"].sudo().search([("partner_id", "=", self.other_customer.id)])
+        )
         self.assertEqual(set(other_rows.mapped("company_id")), {self.company_2})
 
     def test_auditor_reads_and_salesperson_cannot(self):

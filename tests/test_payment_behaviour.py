@@ -188,16 +188,20 @@ class TestPaymentBehaviour(PaymentBehaviourCommon):
         """The screen's ratios are the scorecard's: missing (shown empty) without a denominator,
         a figure not entered reading 0 on both."""
         customer = self.new_customer("Ratios Ltd")
-        statement = self.env["credit.financial.statement"].with_user(self.credit_manager).create(
-            {
-                "partner_id": customer.id,
-                "company_id": self.company.id,
-                "period_end": self.days(-30),
-                "total_assets": 1000.0,
-                "total_liabilities": 400.0,
-                "revenue": 0.0,
-                "net_profit": 50.0,
-            }
+        statement = (
+            self.env["credit.financial.statement"]
+            .with_user(self.credit_manager)
+            .create(
+                {
+                    "partner_id": customer.id,
+                    "company_id": self.company.id,
+                    "period_end": self.days(-30),
+                    "total_assets": 1000.0,
+                    "total_liabilities": 400.0,
+                    "revenue": 0.0,
+                    "net_profit": 50.0,
+                }
+            )
         )
         self.assertAlmostEqual(statement.debt_to_asset, 0.4)
         self.assertFalse(statement.debt_to_asset_missing)

@@ -3,6 +3,7 @@ import io
 from unittest.mock import patch
 
 import openpyxl
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import Cursor

@@ -1,6 +1,7 @@
 from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -272,8 +273,13 @@ class TestRating(PaymentBehaviourCommon):
         self.assertEqual(queries(customers[2:4]), queries(customers[2:9]))
 
     def test_run_in_several_batches(self):
-        customers = self.good + self.bad + self.unknown + self.env["res.partner"].create(
-            [{"name": f"Batch {index}", "is_company": True} for index in range(4)]
+        customers = (
+            self.good
+            + self.bad
+            + self.unknown
+            + self.env["res.partner"].create(
+                [{"name": f"Batch {index}", "is_company": True} for index in range(4)]
+            )
         )
         engine = self.env["credit.rating.engine"]
         with patch.object(type(engine), "_batch_size", 2):

@@ -15,33 +15,37 @@ class TestRatingTerms(CreditControlCommon):
         super().setUpClass()
         cls.term_15 = cls.env.ref("account.account_payment_term_15days")
         cls.term_30 = cls.env.ref("account.account_payment_term_30days")
-        scorecard = cls.env["credit.scorecard"].sudo().create(
-            {
-                "name": "Terms Proposal Scorecard",
-                "company_id": cls.company.id,
-                "factor_ids": [
-                    Command.create(
-                        {
-                            "code": "late_share",
-                            "weight": 1.0,
-                            "band_ids": [
-                                Command.create({"has_lower": False, "has_upper": False, "points": 30.0})
-                            ],
-                        }
-                    )
-                ],
-                "grade_ids": [
-                    Command.create(
-                        {
-                            "code": "C",
-                            "min_score": 0.0,
-                            "payment_term_id": cls.term_15.id,
-                            "payment_term_days": 15,
-                        }
-                    ),
-                    Command.create({"code": "B", "min_score": 50.0}),
-                ],
-            }
+        scorecard = (
+            cls.env["credit.scorecard"]
+            .sudo()
+            .create(
+                {
+                    "name": "Terms Proposal Scorecard",
+                    "company_id": cls.company.id,
+                    "factor_ids": [
+                        Command.create(
+                            {
+                                "code": "late_share",
+                                "weight": 1.0,
+                                "band_ids": [
+                                    Command.create({"has_lower": False, "has_upper": False, "points": 30.0})
+                                ],
+                            }
+                        )
+                    ],
+                    "grade_ids": [
+                        Command.create(
+                            {
+                                "code": "C",
+                                "min_score": 0.0,
+                                "payment_term_id": cls.term_15.id,
+                                "payment_term_days": 15,
+                            }
+                        ),
+                        Command.create({"code": "B", "min_score": 50.0}),
+                    ],
+                }
+            )
         )
         cls.grade_c = scorecard.grade_ids.filtered(lambda grade: grade.code == "C")
         cls.grade_b = scorecard.grade_ids.filtered(lambda grade: grade.code == "B")
@@ -51,17 +55,21 @@ class TestRatingTerms(CreditControlCommon):
 
     @classmethod
     def _current_rating(cls, partner, grade):
-        rating = cls.env["credit.rating"].sudo().create(
-            {
-                "partner_id": partner.id,
-                "company_id": cls.company.id,
-                "date": cls.today,
-                "scorecard_id": cls.scorecard.id,
-                "score": grade.min_score,
-                "grade_id": grade.id,
-                "grade_code": grade.code,
-                "trigger": "manual",
-            }
+        rating = (
+            cls.env["credit.rating"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "company_id": cls.company.id,
+                    "date": cls.today,
+                    "scorecard_id": cls.scorecard.id,
+                    "score": grade.min_score,
+                    "grade_id": grade.id,
+                    "grade_code": grade.code,
+                    "trigger": "manual",
+                }
+            )
         )
         cls.profile_of(partner).sudo().rating_id = rating
         return rating

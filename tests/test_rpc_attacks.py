@@ -22,7 +22,9 @@ class TestRpcAttacks(CreditControlCommon, HttpCase):
 
     def rpc(self, model, method, *args, **kwargs):
         db = self.env.cr.dbname
-        return self.xmlrpc_object.execute_kw(db, self.salesman.id, "scc_salesman", model, method, list(args), kwargs)
+        return self.xmlrpc_object.execute_kw(
+            db, self.salesman.id, "scc_salesman", model, method, list(args), kwargs
+        )
 
     def assert_refused(self, model, method, *args, **kwargs):
         with self.assertRaises(xmlrpc.client.Fault, msg=f"{model}.{method}{args}{kwargs}") as error:
@@ -80,12 +82,18 @@ class TestRpcAttacks(CreditControlCommon, HttpCase):
 
     def test_approvals_cannot_be_forged_or_self_decided(self):
         self.assert_refused(
-            "credit.approval", "create", [{"order_id": self.quotation.id, "request_reason": "x", "approved_amount": 1e9}]
+            "credit.approval",
+            "create",
+            [{"order_id": self.quotation.id, "request_reason": "x", "approved_amount": 1e9}],
         )
         self.assert_refused(
-            "credit.approval", "create", [{"order_id": self.quotation.id, "request_reason": "x", "state": "approved"}]
+            "credit.approval",
+            "create",
+            [{"order_id": self.quotation.id, "request_reason": "x", "state": "approved"}],
         )
-        approval_id = self.rpc("credit.approval", "create", [{"order_id": self.quotation.id, "request_reason": "Please"}])[0]
+        approval_id = self.rpc(
+            "credit.approval", "create", [{"order_id": self.quotation.id, "request_reason": "Please"}]
+        )[0]
         self.assert_refused("credit.approval", "write", [approval_id], {"state": "approved"})
         self.assert_refused("credit.approval", "write", [approval_id], {"approved_amount": 1e9})
         self.assert_refused("credit.approval", "write", [approval_id], {"order_id": self.confirmed.id})
@@ -98,7 +106,11 @@ class TestRpcAttacks(CreditControlCommon, HttpCase):
         profile = self.profile_of(self.customer)
         self.assert_refused("res.partner", "write", self.customer.ids, {"credit_limit": 1e9})
         self.assert_refused("res.partner", "create", [{"name": "Self-granted", "credit_limit": 1e9}])
-        for vals in ({"mode": "limit", "tolerance_percent": 1000.0}, {"on_hold": False}, {"limit_valid_until": False}):
+        for vals in (
+            {"mode": "limit", "tolerance_percent": 1000.0},
+            {"on_hold": False},
+            {"limit_valid_until": False},
+        ):
             self.assert_refused("credit.profile", "write", profile.ids, vals)
         self.assert_refused("credit.profile", "create", [{"partner_id": self.customer.id}])
         self.assert_refused("credit.profile", "action_release_hold", profile.ids)

@@ -15,9 +15,13 @@ class TestTeamBudget(CreditControlCommon):
         cls.team = cls.env["crm.team"].create(
             {"name": "Credit Team North", "company_id": cls.company.id, "credit_budget": 1000.0}
         )
-        cls.other_team = cls.env["crm.team"].create({"name": "Credit Team South", "company_id": cls.company.id})
+        cls.other_team = cls.env["crm.team"].create(
+            {"name": "Credit Team South", "company_id": cls.company.id}
+        )
         cls.set_limit(cls.customer, 10000.0)
-        cls.second_customer = cls.env["res.partner"].create({"name": "Second Team Customer", "is_company": True})
+        cls.second_customer = cls.env["res.partner"].create(
+            {"name": "Second Team Customer", "is_company": True}
+        )
         cls.set_limit(cls.second_customer, 10000.0)
 
     def order_for(self, partner, amount, team):

@@ -16,38 +16,48 @@ class TestTermsByGrade(CreditControlCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        scorecard = cls.env["credit.scorecard"].sudo().create(
-            {
-                "name": "Terms Scorecard",
-                "company_id": cls.company.id,
-                "factor_ids": [
-                    Command.create(
-                        {
-                            "code": "late_share",
-                            "weight": 1.0,
-                            "band_ids": [Command.create({"has_lower": False, "has_upper": False, "points": 30.0})],
-                        }
-                    )
-                ],
-                "grade_ids": [
-                    Command.create(
-                        {"code": "C", "min_score": 0.0, "payment_term_days": 15, "deposit_percent": 50.0}
-                    )
-                ],
-            }
+        scorecard = (
+            cls.env["credit.scorecard"]
+            .sudo()
+            .create(
+                {
+                    "name": "Terms Scorecard",
+                    "company_id": cls.company.id,
+                    "factor_ids": [
+                        Command.create(
+                            {
+                                "code": "late_share",
+                                "weight": 1.0,
+                                "band_ids": [
+                                    Command.create({"has_lower": False, "has_upper": False, "points": 30.0})
+                                ],
+                            }
+                        )
+                    ],
+                    "grade_ids": [
+                        Command.create(
+                            {"code": "C", "min_score": 0.0, "payment_term_days": 15, "deposit_percent": 50.0}
+                        )
+                    ],
+                }
+            )
         )
         cls.grade_c = scorecard.grade_ids
-        rating = cls.env["credit.rating"].sudo().create(
-            {
-                "partner_id": cls.customer.id,
-                "company_id": cls.company.id,
-                "date": cls.today,
-                "scorecard_id": scorecard.id,
-                "score": 30.0,
-                "grade_id": cls.grade_c.id,
-                "grade_code": "C",
-                "trigger": "manual",
-            }
+        rating = (
+            cls.env["credit.rating"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": cls.customer.id,
+                    "company_id": cls.company.id,
+                    "date": cls.today,
+                    "scorecard_id": scorecard.id,
+                    "score": 30.0,
+                    "grade_id": cls.grade_c.id,
+                    "grade_code": "C",
+                    "trigger": "manual",
+                }
+            )
         )
         cls.profile_of(cls.customer).sudo().rating_id = rating
         cls.term_30 = cls.env.ref("account.account_payment_term_30days")
@@ -116,7 +126,12 @@ class TestTermsByGrade(CreditControlCommon):
                 "name": "30 days end of month",
                 "line_ids": [
                     Command.create(
-                        {"value": "percent", "value_amount": 100.0, "nb_days": 30, "delay_type": "days_after_end_of_month"}
+                        {
+                            "value": "percent",
+                            "value_amount": 100.0,
+                            "nb_days": 30,
+                            "delay_type": "days_after_end_of_month",
+                        }
                     )
                 ],
             }

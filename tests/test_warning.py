@@ -2,6 +2,7 @@ from datetime import datetime, time, timedelta
 from unittest.mock import patch
 
 import psycopg2
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -176,7 +177,9 @@ class TestCreditWarning(CreditControlCommon):
                 "partner_id": self.customer.id,
                 "company_id": self.company.id,
                 "guarantee_type": "bank_guarantee",
-                "issuer_id": self.env["res.partner"].create({"name": "Guarantor Bank", "is_company": True}).id,
+                "issuer_id": self.env["res.partner"]
+                .create({"name": "Guarantor Bank", "is_company": True})
+                .id,
                 "amount": 500.0,
                 "coverage_percent": 100.0,
             }

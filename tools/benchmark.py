@@ -284,7 +284,11 @@ class Seeder:
         )
         start = cr.fetchone()[0]
         # lpad() cuts longer strings: numbers past 99999 keep all their digits.
-        name = SQL("t.sequence_prefix || lpad((%s + g)::text, GREATEST(5, length((%s + g)::text)), '0')", start, start)
+        name = SQL(
+            "t.sequence_prefix || lpad((%s + g)::text, GREATEST(5, length((%s + g)::text)), '0')",
+            start,
+            start,
+        )
         move_ids = copy_rows(
             cr,
             "account_move",

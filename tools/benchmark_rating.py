@@ -71,7 +71,7 @@ def start_odoo(dbname, install):
     import odoo
     from odoo.modules.registry import Registry
 
-    start_odoo_config(dbname, odoo_addons_path(tempfile.mkdtemp(prefix='scc-addons.')), install)
+    start_odoo_config(dbname, odoo_addons_path(tempfile.mkdtemp(prefix="scc-addons.")), install)
     if install:
         odoo.service.db._create_empty_database(dbname)
     started = time.perf_counter()

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 
 import xlsxwriter
 from dateutil.relativedelta import relativedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_date

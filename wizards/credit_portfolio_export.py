@@ -5,10 +5,11 @@ from datetime import datetime, time, timedelta
 
 import xlsxwriter
 from dateutil.relativedelta import relativedelta
+from xlsxwriter.utility import xl_col_to_name
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
-from xlsxwriter.utility import xl_col_to_name
 
 from ..credit_policy.aging import aging_from_sums
 from ..reports.credit_profile_report import ACTIVITY_MONTHS

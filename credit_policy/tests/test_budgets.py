@@ -5,7 +5,18 @@ from datetime import date
 import pytest
 
 from credit_policy.budgets import BUDGET_RULES, team_budget_rule
-from credit_policy.decision import BLOCK, BLOCKED, IGNORE, OK, RULES, WARN, WARNING, CreditFacts, CreditPolicy, evaluate
+from credit_policy.decision import (
+    BLOCK,
+    BLOCKED,
+    IGNORE,
+    OK,
+    RULES,
+    WARN,
+    WARNING,
+    CreditFacts,
+    CreditPolicy,
+    evaluate,
+)
 from credit_policy.exposure import Exposure
 
 
@@ -15,9 +26,13 @@ def facts(order, **extra):
     )
 
 
-@pytest.mark.parametrize(("before", "order", "fires"), [(600, 400, False), (600, 400.01, True), (1_200, 1, True)])
+@pytest.mark.parametrize(
+    ("before", "order", "fires"), [(600, 400, False), (600, 400.01, True), (1_200, 1, True)]
+)
 def test_team_budget(before, order, fires):
-    found = list(team_budget_rule(facts(order, team_budget=1_000, team_exposure=before, team="North"), CreditPolicy()))
+    found = list(
+        team_budget_rule(facts(order, team_budget=1_000, team_exposure=before, team="North"), CreditPolicy())
+    )
     assert bool(found) == fires
     if fires:
         assert found[0].figures["available"] == 1_000 - before
@@ -32,4 +47,7 @@ def test_no_budget_no_rule():
 @pytest.mark.parametrize(("action", "state"), [(BLOCK, BLOCKED), (WARN, WARNING), (IGNORE, OK)])
 def test_team_budget_follows_its_action(action, state):
     over = facts(500, team_budget=1_000, team_exposure=900, team="North")
-    assert evaluate(over, CreditPolicy(extra={"team_budget_action": action}), RULES + BUDGET_RULES).state == state
+    assert (
+        evaluate(over, CreditPolicy(extra={"team_budget_action": action}), RULES + BUDGET_RULES).state
+        == state
+    )

@@ -15,13 +15,13 @@ from credit_policy.decision import (
     MODE_CASH,
     MODE_LIMIT,
     OK,
+    RULES,
     WARN,
     WARNING,
     CreditFacts,
     CreditPolicy,
     Decision,
     Reason,
-    RULES,
     approval_covers,
     evaluate,
 )
@@ -577,7 +577,11 @@ def test_capacity_parts_raise_what_the_limit_allows():
     assert facts.capacity == 1_250
     reason = only_reason(evaluate(facts, CreditPolicy()))
     assert reason.code == "limit_exceeded"
-    assert (reason.figures["capacity"], reason.figures["available"], reason.figures["excess"]) == (1_250, 350, 50)
+    assert (reason.figures["capacity"], reason.figures["available"], reason.figures["excess"]) == (
+        1_250,
+        350,
+        50,
+    )
     assert reason.figures["capacity_parts"] == (("secured", 250),)
     passing = replace(facts, capacity_parts=(("secured", 300), ("insured", 100)))
     assert evaluate(passing, CreditPolicy()).state == OK
@@ -596,7 +600,9 @@ def test_negative_capacity_part_is_rejected():
 
 def _big_order_rule(facts, policy):
     if facts.extra.get("order_lines", 0) > policy.extra.get("max_lines", 10):
-        yield Reason("too_many_lines", policy.extra.get("lines_action", BLOCK), {"lines": facts.extra["order_lines"]})
+        yield Reason(
+            "too_many_lines", policy.extra.get("lines_action", BLOCK), {"lines": facts.extra["order_lines"]}
+        )
 
 
 def test_an_extension_rule_runs_with_its_own_action_and_facts():

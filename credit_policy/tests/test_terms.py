@@ -4,7 +4,18 @@ from datetime import date
 
 import pytest
 
-from credit_policy.decision import BLOCK, BLOCKED, IGNORE, OK, RULES, WARN, WARNING, CreditFacts, CreditPolicy, evaluate
+from credit_policy.decision import (
+    BLOCK,
+    BLOCKED,
+    IGNORE,
+    OK,
+    RULES,
+    WARN,
+    WARNING,
+    CreditFacts,
+    CreditPolicy,
+    evaluate,
+)
 from credit_policy.exposure import Exposure
 from credit_policy.terms import TERM_RULES, deposit_rule, payment_term_rule, required_deposit
 
@@ -21,7 +32,9 @@ def reasons(rule, facts_, policy=None):
     return list(rule(facts_, policy or CreditPolicy()))
 
 
-@pytest.mark.parametrize(("term", "maximum", "fires"), [(30, 30, False), (31, 30, True), (0, 0, False), (15, 0, True)])
+@pytest.mark.parametrize(
+    ("term", "maximum", "fires"), [(30, 30, False), (31, 30, True), (0, 0, False), (15, 0, True)]
+)
 def test_payment_term_longer_than_the_grade_allows(term, maximum, fires):
     found = reasons(payment_term_rule, facts(term_days=term, max_term_days=maximum, grade="C"))
     assert bool(found) == fires
