@@ -1,6 +1,6 @@
 from datetime import date
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, format_date, formatLang
 
@@ -31,7 +31,7 @@ class CreditAlert(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: _("New"))
+    name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: self.env._("New"))
     rule_id = fields.Many2one(
         "credit.warning.rule",
         string="Rule",
@@ -116,7 +116,7 @@ class CreditAlert(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            vals["name"] = self.env["ir.sequence"].sudo().next_by_code("credit.alert") or _("New")
+            vals["name"] = self.env["ir.sequence"].sudo().next_by_code("credit.alert") or self.env._("New")
         return super().create(vals_list)
 
     # ------------------------------------------------------------
@@ -145,7 +145,7 @@ class CreditAlert(models.Model):
                 vals.update(acknowledged_by_id=self.env.uid, acknowledged_date=now)
             alert.write(vals)
         alerts.sudo().activity_feedback(
-            [ACTIVITY_TYPE], feedback=_("Alert resolved by %s.", self.env.user.name)
+            [ACTIVITY_TYPE], feedback=self.env._("Alert resolved by %s.", self.env.user.name)
         )
         return True
 
@@ -160,7 +160,7 @@ class CreditAlert(models.Model):
 
     def _check_credit_manager(self):
         if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
-            raise AccessError(_("Only credit managers can acknowledge or resolve credit alerts."))
+            raise AccessError(self.env._("Only credit managers can acknowledge or resolve credit alerts."))
 
     # ------------------------------------------------------------
     # RAISING (called by the rule evaluation)
@@ -298,7 +298,7 @@ class CreditAlert(models.Model):
         money = profile._format_amount
         partner = profile.partner_id.display_name
         if rule_type == "overdue_new":
-            return _(
+            return self.env._(
                 "%(partner)s has %(amount)s overdue, the oldest %(days)s days past due (rule: more than "
                 "%(min_days)s days, above %(min_amount)s).",
                 partner=partner,
@@ -308,7 +308,7 @@ class CreditAlert(models.Model):
                 min_amount=money(figures["min_amount"]),
             )
         if rule_type == "utilization" and figures.get("secured"):
-            return _(
+            return self.env._(
                 "%(partner)s uses %(utilization)s%% of its credit capacity: exposure %(exposure)s, capacity "
                 "%(capacity)s (limit %(limit)s plus %(secured)s secured) (rule: above %(threshold)s%%).",
                 partner=partner,
@@ -320,7 +320,7 @@ class CreditAlert(models.Model):
                 threshold=formatLang(self.env, figures["threshold_percent"], digits=1),
             )
         if rule_type == "utilization":
-            return _(
+            return self.env._(
                 "%(partner)s uses %(utilization)s%% of its credit limit: exposure %(exposure)s, limit %(limit)s "
                 "(rule: above %(threshold)s%%).",
                 partner=partner,
@@ -330,7 +330,7 @@ class CreditAlert(models.Model):
                 threshold=formatLang(self.env, figures["threshold_percent"], digits=1),
             )
         if rule_type == "downgrade":
-            return _(
+            return self.env._(
                 "%(partner)s was downgraded from %(previous)s to %(grade)s (%(notches)s grade(s) down) by the "
                 "rating of %(date)s.",
                 partner=partner,
@@ -340,7 +340,7 @@ class CreditAlert(models.Model):
                 date=format_date(self.env, figures["rating_date"]),
             )
         if rule_type == "bureau_drop":
-            return _(
+            return self.env._(
                 "The bureau score of %(partner)s dropped by %(drop)s points, from %(previous)s (%(previous_agency)s, "
                 "%(previous_date)s) to %(score)s (%(agency)s, %(date)s) (rule: %(min_points)s points or more).",
                 partner=partner,
@@ -354,7 +354,7 @@ class CreditAlert(models.Model):
                 min_points=formatLang(self.env, figures["min_points"], digits=1),
             )
         if rule_type == "order_spike":
-            return _(
+            return self.env._(
                 "%(partner)s ordered %(recent)s in the last %(days)s days, %(ratio)s times its average of "
                 "%(average)s per %(days)s days over the previous %(history)s days (rule: above %(factor)s times).",
                 partner=partner,
@@ -366,7 +366,7 @@ class CreditAlert(models.Model):
                 factor=formatLang(self.env, figures["factor"], digits=1),
             )
         if rule_type == "limit_expiring":
-            return _(
+            return self.env._(
                 "The credit limit of %(partner)s (%(limit)s) expires on %(date)s, in %(days)s days.",
                 partner=partner,
                 limit=money(profile.credit_limit),
@@ -374,14 +374,14 @@ class CreditAlert(models.Model):
                 days=figures["days_left"],
             )
         if rule_type == "review_expiring":
-            return _(
+            return self.env._(
                 "The credit review of %(partner)s is due on %(date)s, in %(days)s days.",
                 partner=partner,
                 date=format_date(self.env, figures["date"]),
                 days=figures["days_left"],
             )
         if rule_type == "guarantee_expiring":
-            return _(
+            return self.env._(
                 "The guarantee %(guarantee)s (reference %(reference)s, %(amount)s at %(coverage)s%% "
                 "coverage) ends on %(date)s, in %(days)s days: from the day after, %(partner)s loses "
                 "%(secured)s of secured capacity.",
@@ -441,7 +441,7 @@ class CreditAlert(models.Model):
         """Put the customers of alerts whose rule says so on hold, as superuser, naming the alert."""
         to_hold = self.filtered(lambda alert: alert.rule_id.auto_hold and not alert.profile_id.on_hold)
         for profile, alerts in to_hold.grouped("profile_id").items():
-            reason = _(
+            reason = self.env._(
                 "Early warning %(alerts)s: %(message)s",
                 alerts=", ".join(alerts.mapped("name")),
                 message=" ".join(alerts.mapped("message")),

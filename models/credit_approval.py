@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..credit_policy.decision import approval_covers
@@ -46,7 +46,7 @@ class CreditApproval(models.Model):
     _order = "request_date desc, id desc"
     _check_company_auto = True
 
-    name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: _("New"))
+    name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: self.env._("New"))
     order_id = fields.Many2one(
         "sale.order",
         string="Order",
@@ -189,7 +189,7 @@ class CreditApproval(models.Model):
                 extra = set(vals) - REQUEST_FIELDS
                 if extra:
                     raise AccessError(
-                        _(
+                        self.env._(
                             "A credit approval request gives only its order and reason; "
                             "%(fields)s are set by the system.",
                             fields=", ".join(
@@ -209,7 +209,7 @@ class CreditApproval(models.Model):
             order = approval.order_id.sudo()
             order.write({"credit_check_state": "pending", "credit_check_message": approval.snapshot_reasons})
             order.message_post(
-                body=_(
+                body=self.env._(
                     "Credit override %(approval)s requested by %(user)s: %(reason)s",
                     approval=approval.name,
                     user=approval.requested_by_id.name,
@@ -223,25 +223,27 @@ class CreditApproval(models.Model):
     def _prepare_request_vals(self, vals):
         order = self.env["sale.order"].browse(vals.get("order_id"))
         if not order.exists():
-            raise UserError(_("A credit approval request needs the order it is for."))
+            raise UserError(self.env._("A credit approval request needs the order it is for."))
         order.check_access("read")
         if not (vals.get("request_reason") or "").strip():
-            raise UserError(_("Give the reason for the override request."))
+            raise UserError(self.env._("Give the reason for the override request."))
         if order.state not in ("draft", "sent"):
             raise UserError(
-                _(
+                self.env._(
                     "Only quotations can be sent for credit approval; %(order)s is confirmed.",
                     order=order.name,
                 )
             )
         if "pending" in order.credit_approval_ids.mapped("state"):
-            raise UserError(_("%(order)s already has a pending credit approval request.", order=order.name))
+            raise UserError(
+                self.env._("%(order)s already has a pending credit approval request.", order=order.name)
+            )
         profile, decision, facts = order._credit_evaluate(lock=False)
         reasons = decision.blocking_reasons or decision.reasons
         total = order._credit_recomputed_total()
         return {
             **{name: value for name, value in vals.items() if name not in REQUEST_FIELDS},
-            "name": self.env["ir.sequence"].next_by_code("credit.approval") or _("New"),
+            "name": self.env["ir.sequence"].next_by_code("credit.approval") or self.env._("New"),
             "order_id": order.id,
             "request_reason": vals.get("request_reason"),
             "partner_id": profile.partner_id.id,
@@ -269,7 +271,7 @@ class CreditApproval(models.Model):
         if not self.env.su:
             if PROTECTED_FIELDS & set(vals):
                 raise AccessError(
-                    _(
+                    self.env._(
                         "%(fields)s of a credit approval change only through its Approve, Reject and "
                         "Cancel buttons.",
                         fields=", ".join(
@@ -280,7 +282,7 @@ class CreditApproval(models.Model):
             if DECIDED_FIELDS & set(vals):
                 self._check_can_decide()
                 if any(approval.state != "pending" for approval in self):
-                    raise UserError(_("Only pending approvals can be changed."))
+                    raise UserError(self.env._("Only pending approvals can be changed."))
         result = super().write(vals)
         if vals.get("state") in ("approved", "rejected"):
             self.env["credit.decision.log"]._log_approvals(self)
@@ -289,7 +291,7 @@ class CreditApproval(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_except_decided(self):
         if not self.env.user.has_group("base.group_system"):
-            raise AccessError(_("Credit approvals are kept; only administrators can delete them."))
+            raise AccessError(self.env._("Credit approvals are kept; only administrators can delete them."))
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -316,7 +318,9 @@ class CreditApproval(models.Model):
         for approval in self:
             approval._check_pending()
             if not (approval.decision_reason or "").strip():
-                raise UserError(_("Give the reason for rejecting %(approval)s.", approval=approval.name))
+                raise UserError(
+                    self.env._("Give the reason for rejecting %(approval)s.", approval=approval.name)
+                )
             approval.sudo().write(
                 {"state": "rejected", "approver_id": self.env.uid, "decision_date": fields.Datetime.now()}
             )
@@ -345,7 +349,7 @@ class CreditApproval(models.Model):
                 continue
             approval.sudo().write({"state": "cancelled"})
             approval._close_activities()
-            note = _(
+            note = self.env._(
                 "Credit override %(approval)s voided: the order's customer, company or currency changed "
                 "after it was requested.",
                 approval=approval.name,
@@ -356,11 +360,13 @@ class CreditApproval(models.Model):
 
     def _check_can_decide(self):
         if not self.env.user.has_group("sale_credit_control.group_credit_manager"):
-            raise AccessError(_("Only credit managers can approve or reject credit override requests."))
+            raise AccessError(
+                self.env._("Only credit managers can approve or reject credit override requests.")
+            )
         for approval in self:
             if approval.requested_by_id == self.env.user:
                 raise UserError(
-                    _(
+                    self.env._(
                         "You requested %(approval)s yourself: another credit manager must decide on it.",
                         approval=approval.name,
                     )
@@ -369,7 +375,9 @@ class CreditApproval(models.Model):
     def _check_pending(self):
         if self.state != "pending":
             raise UserError(
-                _("%(approval)s is already %(state)s.", approval=self.name, state=self._state_label())
+                self.env._(
+                    "%(approval)s is already %(state)s.", approval=self.name, state=self._state_label()
+                )
             )
 
     def _state_label(self):
@@ -386,10 +394,10 @@ class CreditApproval(models.Model):
             deciders = self.env["res.company"]._credit_manager_users(
                 approval.company_id, exclude=approval.requested_by_id
             )
-            summary = _("Credit override requested for %(order)s", order=approval.order_id.name)
+            summary = self.env._("Credit override requested for %(order)s", order=approval.order_id.name)
             if not deciders:
                 deciders = approval._administrators() - approval.requested_by_id
-                summary = _(
+                summary = self.env._(
                     "Credit override for %(order)s: no credit manager other than the requester "
                     "%(user)s can decide; make another user a credit manager.",
                     order=approval.order_id.name,

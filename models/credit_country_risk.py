@@ -1,6 +1,6 @@
 from typing import NamedTuple
 
-from odoo import _, api, fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, frozendict
 
@@ -92,7 +92,7 @@ class CreditCountryRisk(models.Model):
     @api.depends("country_id", "risk_class")
     def _compute_display_name(self):
         for row in self:
-            row.display_name = _(
+            row.display_name = self.env._(
                 "%(country)s (class %(risk_class)s)",
                 country=row.country_id.name or "",
                 risk_class=row.risk_class,
@@ -107,7 +107,7 @@ class CreditCountryRisk(models.Model):
         for row in self:
             if not is_risk_class(row.risk_class):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The country risk class of %(country)s must be a whole number from %(min)s (lowest "
                         "risk) to %(max)s (highest risk), not %(value)s.",
                         country=row.country_id.name,
@@ -122,7 +122,7 @@ class CreditCountryRisk(models.Model):
         for row in self:
             if not is_deposit_percent(row.deposit_percent):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The required deposit of %(country)s must be between 0 and 100%%, not %(value)s%%.",
                         country=row.country_id.name,
                         value=row.deposit_percent,
@@ -135,7 +135,7 @@ class CreditCountryRisk(models.Model):
         for row in self:
             if row.limit_cap < 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(field)s: the limit cap of %(country)s cannot be negative (0 means no cap), "
                         "not %(value)s.",
                         field=label,
@@ -241,7 +241,7 @@ class CreditCountryRisk(models.Model):
                 continue
             cap = self.env["res.company"]._credit_format_money(risk.limit_cap, company.currency_id)
             raise ValidationError(
-                _(
+                self.env._(
                     "The credit limit of %(partner)s cannot be %(limit)s: customers in %(country)s "
                     "(country risk class %(risk_class)s) get at most %(cap)s in %(company)s. Set a limit "
                     "of at most %(cap)s, or request a higher one with a limit request (Request Limit "
@@ -249,7 +249,7 @@ class CreditCountryRisk(models.Model):
                     partner=partner.display_name,
                     limit=self.env["res.company"]._credit_format_money(limit, company.currency_id)
                     if limit
-                    else _("no limit checked (0)"),
+                    else self.env._("no limit checked (0)"),
                     country=self.env["res.country"].browse(risk.country_id).name,
                     risk_class=risk.risk_class,
                     cap=cap,

@@ -1,7 +1,7 @@
 import logging
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -103,10 +103,10 @@ class CreditDecisionLog(models.Model):
     @api.model
     def _selection_reference(self):
         return [
-            ("credit.check", _("Credit Check")),
-            ("credit.approval", _("Credit Override Approval")),
-            ("credit.limit.history", _("Credit Settings History")),
-            ("credit.rating", _("Credit Rating")),
+            ("credit.check", self.env._("Credit Check")),
+            ("credit.approval", self.env._("Credit Override Approval")),
+            ("credit.limit.history", self.env._("Credit Settings History")),
+            ("credit.rating", self.env._("Credit Rating")),
         ]
 
     @api.depends("res_model", "res_id")
@@ -132,22 +132,30 @@ class CreditDecisionLog(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         raise UserError(
-            _("The credit decision log is written by the application only; records cannot be created.")
+            self.env._(
+                "The credit decision log is written by the application only; records cannot be created."
+            )
         )
 
     def write(self, vals):
         raise UserError(
-            _("The credit decision log cannot be changed: its records are kept as they were written.")
+            self.env._(
+                "The credit decision log cannot be changed: its records are kept as they were written."
+            )
         )
 
     def unlink(self):
         raise UserError(
-            _("The credit decision log cannot be deleted: its records are kept as they were written.")
+            self.env._(
+                "The credit decision log cannot be deleted: its records are kept as they were written."
+            )
         )
 
     def copy(self, default=None):
         raise UserError(
-            _("The credit decision log is written by the application only; records cannot be copied.")
+            self.env._(
+                "The credit decision log is written by the application only; records cannot be copied."
+            )
         )
 
     # ------------------------------------------------------------
@@ -240,5 +248,5 @@ class CreditDecisionLog(models.Model):
         )
         if len(inserted) != len(columns["sequence"]):
             # Only possible outside REPEATABLE READ: never write a forked chain.
-            raise UserError(_("The credit decision log changed while it was written; try again."))
+            raise UserError(self.env._("The credit decision log changed while it was written; try again."))
         return self.browse([row[0] for row in inserted])

@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 from odoo.tools import SQL, format_date
 
 from ..credit_policy.decision_log import amount_text
@@ -73,7 +73,7 @@ class CreditDecisionLogEntries(models.Model):
                     check,
                     CHECK_EVENTS[check.result],
                     check.user_id,
-                    summary=_(
+                    summary=self.env._(
                         "%(order)s of %(partner)s, %(result)s for %(user)s: order %(amount)s, exposure "
                         "%(before)s to %(after)s, credit limit %(limit)s.\n%(reasons)s",
                         order=check.order_id.name or "-",
@@ -159,7 +159,7 @@ class CreditDecisionLogEntries(models.Model):
                 "reason": approval.decision_reason or "",
             }
             if approved:
-                summary = _(
+                summary = self.env._(
                     "Override %(approval)s of %(order)s for %(partner)s approved by %(user)s up to %(amount)s"
                     " until %(date)s (requested by %(requester)s: order %(total)s, exposure after %(after)s, "
                     "credit limit %(limit)s).\n%(reason)s",
@@ -167,12 +167,12 @@ class CreditDecisionLogEntries(models.Model):
                     amount=self._money(approval.approved_amount, approval.order_currency_id),
                     date=format_date(self.env, approval.valid_until)
                     if approval.valid_until
-                    else _("no end date"),
+                    else self.env._("no end date"),
                     after=self._money(approval.snapshot_exposure_after, approval.company_id.currency_id),
                     limit=self._money(approval.snapshot_limit, approval.company_id.currency_id),
                 )
             else:
-                summary = _(
+                summary = self.env._(
                     "Override %(approval)s of %(order)s for %(partner)s rejected by %(user)s (requested by "
                     "%(requester)s: order %(total)s): %(reason)s",
                     **names,
@@ -214,20 +214,20 @@ class CreditDecisionLogEntries(models.Model):
                 held = row.new_value == "True"
                 event = "hold_set" if held else "hold_released"
                 if held:
-                    summary = _("%(partner)s put on credit hold by %(user)s: %(reason)s")
+                    summary = self.env._("%(partner)s put on credit hold by %(user)s: %(reason)s")
                 else:
-                    summary = _("Credit hold of %(partner)s released by %(user)s: %(reason)s")
+                    summary = self.env._("Credit hold of %(partner)s released by %(user)s: %(reason)s")
                 summary = summary % {"partner": partner, "user": row.user_id.name, "reason": row.reason or ""}
             else:
                 event = "limit_changed"
                 old = row.old_limit_amount if row.old_limit_currency_id else _as_float(row.old_value)
                 new = row.new_limit_amount if row.new_limit_currency_id else _as_float(row.new_value)
                 company_currency = row.company_id.currency_id
-                summary = _(
+                summary = self.env._(
                     "%(what)s changed from %(old)s to %(new)s by %(user)s: %(reason)s",
-                    what=_("Credit limit of %(partner)s", partner=partner)
+                    what=self.env._("Credit limit of %(partner)s", partner=partner)
                     if row.field_name == "credit_limit"
-                    else _("Default credit limit of %(company)s", company=row.company_id.name),
+                    else self.env._("Default credit limit of %(company)s", company=row.company_id.name),
                     old=self._money(old, row.old_limit_currency_id or company_currency),
                     new=self._money(new, row.new_limit_currency_id or company_currency),
                     user=row.user_id.name,
@@ -283,15 +283,17 @@ class CreditDecisionLogEntries(models.Model):
                     "user_id": vals.get("user_id"),
                     "res_model": "credit.rating",
                     "res_id": rating_id,
-                    "summary": _(
+                    "summary": self.env._(
                         "%(partner)s rated %(grade)s (score %(score)s, previous grade %(previous)s) as of "
                         "%(date)s: recommended limit %(limit)s.",
                         partner=names.get(vals["partner_id"], ""),
                         grade=vals["grade_code"],
                         score=f"{vals['score']:.2f}",
-                        previous=vals.get("previous_grade_code") or _("none"),
+                        previous=vals.get("previous_grade_code") or self.env._("none"),
                         date=format_date(self.env, vals["date"]),
-                        limit=self._money(vals["recommended_limit"], currency) if has_limit else _("none"),
+                        limit=self._money(vals["recommended_limit"], currency)
+                        if has_limit
+                        else self.env._("none"),
                     ),
                     "payload": {
                         "grade": vals["grade_code"],

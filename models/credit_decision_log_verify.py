@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -66,24 +66,26 @@ class CreditDecisionLogVerify(models.Model):
     @api.model
     def _break_message(self, company, broken):
         reasons = {
-            BREAK_MISSING: _(
+            BREAK_MISSING: self.env._(
                 "records before it are missing (deleted): the previous position is %(expected)s"
             ),
-            BREAK_LINK: _(
+            BREAK_LINK: self.env._(
                 "its previous hash is not the hash of the record before it (records were changed, "
                 "inserted or reordered)"
             ),
-            BREAK_CONTENT: _("its content no longer gives its hash: it was changed after it was written"),
+            BREAK_CONTENT: self.env._(
+                "its content no longer gives its hash: it was changed after it was written"
+            ),
         }
         reason = reasons.get(
             broken.reason,
-            _("its position is not the next one (expected %(expected)s): records were reordered"),
+            self.env._("its position is not the next one (expected %(expected)s): records were reordered"),
         ) % {
             "expected": broken.expected_sequence - 1
             if broken.reason == BREAK_MISSING
             else broken.expected_sequence
         }
-        return _(
+        return self.env._(
             "The credit decision log of %(company)s is broken at record #%(sequence)s (id %(id)s): "
             "%(reason)s.",
             company=company.name,
@@ -99,7 +101,9 @@ class CreditDecisionLogVerify(models.Model):
             or user.has_group("sale_credit_control.group_credit_manager")
             or user.has_group("sale_credit_control.group_credit_auditor")
         ):
-            raise AccessError(_("Only credit managers and auditors can verify the credit decision log."))
+            raise AccessError(
+                self.env._("Only credit managers and auditors can verify the credit decision log.")
+            )
 
     def action_verify(self):
         """Verify the chains of the selected records' companies (none selected: the user's
@@ -114,7 +118,7 @@ class CreditDecisionLogVerify(models.Model):
                 lines.append(self._break_message(company, broken))
             else:
                 lines.append(
-                    _(
+                    self.env._(
                         "%(company)s: %(count)s records, the chain is intact (last hash %(hash)s).",
                         company=company.name,
                         count=count,
@@ -125,7 +129,7 @@ class CreditDecisionLogVerify(models.Model):
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Credit Decision Log"),
+                "title": self.env._("Credit Decision Log"),
                 "message": "\n".join(lines),
                 "type": "danger" if broken_any else "success",
                 "sticky": broken_any,
@@ -186,7 +190,7 @@ class CreditDecisionLogVerify(models.Model):
             alert.activity_schedule(
                 "sale_credit_control.mail_activity_type_credit_alert",
                 user_id=user.id,
-                summary=_("Credit decision log broken: %(company)s", company=company.name),
+                summary=self.env._("Credit decision log broken: %(company)s", company=company.name),
                 note=message,
             )
         return alert

@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
 from odoo.tools import ormcache
@@ -103,9 +103,9 @@ class CreditGroup(models.Model):
             return False
         money = self._format_amount
         head = Markup("<tr><th>%s</th><th class='text-end'>%s</th><th class='text-end'>%s</th></tr>") % (
-            _("Member"),
-            _("Exposure"),
-            _("Share"),
+            self.env._("Member"),
+            self.env._("Exposure"),
+            self.env._("Share"),
         )
         partners = self.env["res.partner"].browse(list(exposures)).sudo()
         rows = Markup("").join(
@@ -125,7 +125,7 @@ class CreditGroup(models.Model):
             contacts = group.partner_ids.filtered(lambda partner: partner.commercial_partner_id != partner)
             if contacts:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Only commercial partners (companies, not their contacts or addresses) can be "
                         "members of credit group %(group)s: %(partners)s.",
                         group=group.name,
@@ -140,7 +140,7 @@ class CreditGroup(models.Model):
                 shared = members & other._credit_members()
                 if shared:
                     raise ValidationError(
-                        _(
+                        self.env._(
                             "A customer belongs to at most one credit group per company: %(partners)s "
                             "already in credit group %(other)s of %(company)s.",
                             partners=", ".join(shared.mapped("display_name")),

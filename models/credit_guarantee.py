@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_date, ormcache
 
@@ -166,20 +166,24 @@ class CreditGuarantee(models.Model):
             if vals.get("state", "draft") != "draft" or any(
                 vals.get(name) for name in WORKFLOW_FIELDS - {"state"}
             ):
-                raise UserError(_("A guarantee is created as a draft; a credit manager then activates it."))
+                raise UserError(
+                    self.env._("A guarantee is created as a draft; a credit manager then activates it.")
+                )
         return super().create(vals_list)
 
     def write(self, vals):
         changing_state = self.env.cr.cache.get(STATE_CHANGE_KEY)
         if not changing_state and WORKFLOW_FIELDS & vals.keys():
             raise UserError(
-                _("The state of a guarantee changes only through its buttons (Activate, Release, Call).")
+                self.env._(
+                    "The state of a guarantee changes only through its buttons (Activate, Release, Call)."
+                )
             )
         if not changing_state and TERMS_FIELDS & vals.keys():
             locked = self.filtered(lambda guarantee: guarantee.state != "draft")
             if locked:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(guarantee)s is no longer a draft: its customer, company, type, amount, currency, "
                         "coverage and start date are fixed. Reset it to draft first.",
                         guarantee=locked[0].display_name,
@@ -198,7 +202,7 @@ class CreditGuarantee(models.Model):
                     "guarantee",
                     old_end,
                     guarantee.valid_to,
-                    _("%(guarantee)s: end date changed", guarantee=guarantee.display_name),
+                    self.env._("%(guarantee)s: end date changed", guarantee=guarantee.display_name),
                 )
                 changed |= guarantee
         changed._reevaluate_held_orders()
@@ -220,7 +224,9 @@ class CreditGuarantee(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):
         if any(guarantee.state != "draft" for guarantee in self):
-            raise UserError(_("Only draft guarantees can be deleted; release an active one instead."))
+            raise UserError(
+                self.env._("Only draft guarantees can be deleted; release an active one instead.")
+            )
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -231,10 +237,10 @@ class CreditGuarantee(models.Model):
         today = fields.Date.context_today(self)
         for guarantee in self:
             if guarantee.state not in ("draft", "expired"):
-                raise UserError(_("%(guarantee)s is not a draft.", guarantee=guarantee.display_name))
+                raise UserError(self.env._("%(guarantee)s is not a draft.", guarantee=guarantee.display_name))
             if guarantee.valid_to and guarantee.valid_to < today:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(guarantee)s ended on %(date)s: extend its Valid To date before activating it.",
                         guarantee=guarantee.display_name,
                         date=format_date(self.env, guarantee.valid_to),
@@ -345,11 +351,15 @@ class CreditGuarantee(models.Model):
     def _state_change_reason(self, new_state):
         self.ensure_one()
         texts = {
-            "active": _("Guarantee activated: %(guarantee)s secures %(secured)s."),
-            "released": _("Guarantee released: %(guarantee)s no longer secures %(secured)s."),
-            "called": _("Guarantee called: %(guarantee)s was drawn and no longer secures %(secured)s."),
-            "expired": _("Guarantee expired: %(guarantee)s ended and no longer secures %(secured)s."),
-            "draft": _("Guarantee reset to draft: %(guarantee)s no longer secures %(secured)s."),
+            "active": self.env._("Guarantee activated: %(guarantee)s secures %(secured)s."),
+            "released": self.env._("Guarantee released: %(guarantee)s no longer secures %(secured)s."),
+            "called": self.env._(
+                "Guarantee called: %(guarantee)s was drawn and no longer secures %(secured)s."
+            ),
+            "expired": self.env._(
+                "Guarantee expired: %(guarantee)s ended and no longer secures %(secured)s."
+            ),
+            "draft": self.env._("Guarantee reset to draft: %(guarantee)s no longer secures %(secured)s."),
         }
         return texts[new_state] % {
             "guarantee": self.display_name,
@@ -358,7 +368,7 @@ class CreditGuarantee(models.Model):
 
     def _check_credit_manager(self):
         if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
-            raise AccessError(_("Only credit managers can activate, release or call guarantees."))
+            raise AccessError(self.env._("Only credit managers can activate, release or call guarantees."))
 
     def _check_currency_rate(self, check_date):
         """A guarantee in a foreign currency counts at the check date's rate: there must be one."""
@@ -379,7 +389,7 @@ class CreditGuarantee(models.Model):
         )
         if not rate:
             raise UserError(
-                _(
+                self.env._(
                     "Currency: %(currency)s has no exchange rate on %(date)s, so %(guarantee)s cannot be "
                     "converted into %(company_currency)s. Enter a rate first.",
                     currency=self.currency_id.name,

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 POLICY_STATES = [("draft", "Draft"), ("active", "Active"), ("ended", "Ended")]
@@ -81,7 +81,9 @@ class CreditInsurancePolicy(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):
         if any(policy.state != "draft" for policy in self):
-            raise UserError(_("Only draft insurance policies can be deleted; end an active one instead."))
+            raise UserError(
+                self.env._("Only draft insurance policies can be deleted; end an active one instead.")
+            )
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -108,7 +110,7 @@ class CreditInsurancePolicy(models.Model):
         for policy in self:
             if policy.state not in from_states:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(policy)s is %(state)s: this action is not possible.",
                         policy=policy.display_name,
                         state=labels[policy.state],

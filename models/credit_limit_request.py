@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
 
@@ -81,7 +81,7 @@ class CreditLimitRequest(models.Model):
         )
     )
 
-    name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: _("New"))
+    name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: self.env._("New"))
     partner_id = fields.Many2one(
         "res.partner",
         string="Customer",
@@ -288,7 +288,7 @@ class CreditLimitRequest(models.Model):
         for request in self:
             if request.partner_id != request.partner_id.commercial_partner_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Credit limits belong to the company, not to a contact or address: "
                         "request the limit of %(commercial)s instead of %(partner)s.",
                         commercial=request.partner_id.commercial_partner_id.display_name,
@@ -311,11 +311,13 @@ class CreditLimitRequest(models.Model):
         for request in self.filtered(lambda r: r.request_type == "temporary"):
             if not request.date_from or not request.date_to:
                 raise ValidationError(
-                    _("A temporary limit needs a start and an end date (%(request)s).", request=request.name)
+                    self.env._(
+                        "A temporary limit needs a start and an end date (%(request)s).", request=request.name
+                    )
                 )
             if request.date_to < request.date_from:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "A temporary limit must end on or after its start: %(start)s is after %(end)s.",
                         start=format_date(self.env, request.date_from),
                         end=format_date(self.env, request.date_to),
@@ -332,7 +334,7 @@ class CreditLimitRequest(models.Model):
             if "amount" in vals:
                 # Before the INSERT, whose CHECK constraint would name no figure.
                 self.new(vals)._check_amount()
-            vals["name"] = self.env["ir.sequence"].next_by_code("credit.limit.request") or _("New")
+            vals["name"] = self.env["ir.sequence"].next_by_code("credit.limit.request") or self.env._("New")
             # A request starts as a draft of its creator, whatever the caller sent.
             for name in self._workflow_fields:
                 vals.pop(name, None)
@@ -345,7 +347,7 @@ class CreditLimitRequest(models.Model):
             workflow = self._workflow_fields & set(vals)
             if workflow:
                 raise UserError(
-                    _(
+                    self.env._(
                         "The status, approvals and figures of a limit request are set by its workflow "
                         "(fields: %(fields)s).",
                         fields=", ".join(sorted(workflow)),
@@ -355,7 +357,7 @@ class CreditLimitRequest(models.Model):
                 not_draft = self.filtered(lambda r: r.state != "draft")
                 if not_draft:
                     raise UserError(
-                        _(
+                        self.env._(
                             "Only draft limit requests can be changed; %(requests)s is already %(state)s.",
                             requests=", ".join(not_draft.mapped("name")),
                             state=not_draft[0]._state_label(),

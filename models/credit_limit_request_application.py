@@ -1,6 +1,6 @@
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import float_compare, format_date, split_every
 
 from ..credit_policy.limit_request import STEP_APPLY, STEP_EXPIRE, STEP_REVERT, temporary_limit_step
@@ -38,7 +38,7 @@ class CreditLimitRequest(models.Model):
                 request.write({"application_state": "ended", "ended_date": fields.Datetime.now()})
                 request._post(
                     [
-                        _(
+                        self.env._(
                             "The temporary limit ended on %(date)s before it could be applied.",
                             date=format_date(self.env, request.date_to),
                         )
@@ -48,7 +48,7 @@ class CreditLimitRequest(models.Model):
                 request.write({"application_state": "waiting"})
                 request._post(
                     [
-                        _(
+                        self.env._(
                             "The temporary limit of %(amount)s applies from %(start)s to %(end)s.",
                             amount=request._format_company(request.amount_company),
                             start=format_date(self.env, request.date_from),
@@ -81,7 +81,7 @@ class CreditLimitRequest(models.Model):
         if self.request_type == "permanent":
             self._rebase_temporary_limits(self.partner_id, self.company_id)
         lines = [
-            _(
+            self.env._(
                 "Credit limit of %(partner)s set from %(old)s to %(new)s.",
                 partner=self.partner_id.display_name,
                 old=self._format_limit(previous),
@@ -90,7 +90,7 @@ class CreditLimitRequest(models.Model):
         ]
         if self.request_type == "temporary":
             lines.append(
-                _(
+                self.env._(
                     "Temporary until %(date)s; then it reverts to %(old)s.",
                     date=format_date(self.env, self.date_to),
                     old=self._format_limit(previous),
@@ -120,16 +120,16 @@ class CreditLimitRequest(models.Model):
         if back_to_previous:
             # Nothing to revert: e.g. a permanent limit set while this one applied
             # (see _rebase_temporary_limits) is the limit to come back to.
-            line = _(
+            line = self.env._(
                 "The temporary limit ended on %(date)s: the credit limit stays at %(current)s, "
                 "the limit it reverts to.",
                 date=format_date(self.env, self.date_to),
                 current=self._format_limit(current),
             )
         elif still_applied:
-            reason = _("Temporary limit ended (%(request)s)", request=self.name)
+            reason = self.env._("Temporary limit ended (%(request)s)", request=self.name)
             self._set_customer_limit(profile, previous_amount, reason, currency=previous_currency)
-            line = _(
+            line = self.env._(
                 "The temporary limit ended on %(date)s: the credit limit is back from %(temporary)s "
                 "to %(old)s.",
                 date=format_date(self.env, self.date_to),
@@ -137,7 +137,7 @@ class CreditLimitRequest(models.Model):
                 old=self._format_limit(self.previous_limit),
             )
         else:
-            line = _(
+            line = self.env._(
                 "The temporary limit ended on %(date)s, but the credit limit was changed since "
                 "to %(current)s: "
                 "it is kept (not reverted to %(old)s).",
@@ -191,7 +191,7 @@ class CreditLimitRequest(models.Model):
             request.write({"previous_limit": limit, **profile._credit_limit_before_vals()})
             request._post(
                 [
-                    _(
+                    self.env._(
                         "The credit limit was set to %(new)s while this temporary limit applies: it is "
                         "in force now, and the limit kept when this temporary limit ends on %(date)s "
                         "(instead of %(old)s).",
@@ -262,7 +262,7 @@ class CreditLimitRequest(models.Model):
 
     def _change_reason(self):
         self.ensure_one()
-        return _(
+        return self.env._(
             "Limit request %(request)s (%(type)s) approved: %(reason)s",
             request=self.name,
             type=self._selection_label("request_type"),

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_date
 
@@ -24,17 +24,25 @@ class CreditLimitRequest(models.Model):
         for request in self:
             if request.state != "draft":
                 raise UserError(
-                    _("%(request)s is already %(state)s.", request=request.name, state=request._state_label())
+                    self.env._(
+                        "%(request)s is already %(state)s.",
+                        request=request.name,
+                        state=request._state_label(),
+                    )
                 )
             if request.requested_by_id != self.env.user and not request._is_credit_manager():
                 raise AccessError(
-                    _("Only the requester or a credit manager can submit %(request)s.", request=request.name)
+                    self.env._(
+                        "Only the requester or a credit manager can submit %(request)s.", request=request.name
+                    )
                 )
             request._check_can_submit(today)
             request.sudo()._refresh_figures(today)
             request.sudo().write({"state": "submitted", "submit_date": fields.Datetime.now()})
             request.sudo()._schedule_first_approval_activities()
-            request._post(request._summary_lines(_("Submitted by %(user)s.", user=self.env.user.name)))
+            request._post(
+                request._summary_lines(self.env._("Submitted by %(user)s.", user=self.env.user.name))
+            )
         return True
 
     def action_approve(self):
@@ -49,7 +57,9 @@ class CreditLimitRequest(models.Model):
             request._check_decider()
             request._check_pending()
             if not reason:
-                raise UserError(_("Give the reason for rejecting %(request)s.", request=request.name))
+                raise UserError(
+                    self.env._("Give the reason for rejecting %(request)s.", request=request.name)
+                )
             request.sudo().write(
                 {
                     "state": "rejected",
@@ -59,7 +69,9 @@ class CreditLimitRequest(models.Model):
                 }
             )
             request._close_activities()
-            request._post([_("Rejected by %(user)s: %(reason)s", user=self.env.user.name, reason=reason)])
+            request._post(
+                [self.env._("Rejected by %(user)s: %(reason)s", user=self.env.user.name, reason=reason)]
+            )
         return True
 
     def action_cancel(self):
@@ -67,7 +79,7 @@ class CreditLimitRequest(models.Model):
             if request.state in OPEN_STATES:
                 if request.requested_by_id != self.env.user and not request._is_credit_manager():
                     raise AccessError(
-                        _(
+                        self.env._(
                             "Only the requester or a credit manager can cancel %(request)s.",
                             request=request.name,
                         )
@@ -75,14 +87,14 @@ class CreditLimitRequest(models.Model):
             elif request.state == "approved" and request.application_state == "waiting":
                 if not request._is_credit_manager():
                     raise AccessError(
-                        _(
+                        self.env._(
                             "Only a credit manager can cancel the approved temporary limit %(request)s.",
                             request=request.name,
                         )
                     )
             else:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(request)s is %(state)s and can no longer be cancelled.",
                         request=request.name,
                         state=request._state_label(),
@@ -97,7 +109,7 @@ class CreditLimitRequest(models.Model):
                 }
             )
             request._close_activities()
-            request._post([_("Cancelled by %(user)s.", user=self.env.user.name)])
+            request._post([self.env._("Cancelled by %(user)s.", user=self.env.user.name)])
         return True
 
     def action_open_reject_wizard(self):
@@ -106,7 +118,7 @@ class CreditLimitRequest(models.Model):
         self._check_pending()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Reject Limit Request"),
+            "name": self.env._("Reject Limit Request"),
             "res_model": "credit.limit.request.reject",
             "view_mode": "form",
             "target": "new",
@@ -124,7 +136,7 @@ class CreditLimitRequest(models.Model):
         today = fields.Date.context_today(self)
         if self.request_type == "temporary" and self.date_to < today:
             raise UserError(
-                _(
+                self.env._(
                     "The temporary limit of %(request)s ended on %(date)s: it can no longer be approved.",
                     request=self.name,
                     date=format_date(self.env, self.date_to),
@@ -143,7 +155,7 @@ class CreditLimitRequest(models.Model):
                 self._close_activities()
                 self.sudo()._schedule_second_approval_activities()
                 self._post(
-                    [_("First approval by %(user)s; a second approval is required.", user=user.name)]
+                    [self.env._("First approval by %(user)s; a second approval is required.", user=user.name)]
                     + self._second_approval_lines()
                 )
                 return
@@ -151,7 +163,7 @@ class CreditLimitRequest(models.Model):
         else:
             if user == self.first_approver_id:
                 raise UserError(
-                    _(
+                    self.env._(
                         "You already gave the first approval of %(request)s: the second approval must come "
                         "from another person.",
                         request=self.name,
@@ -170,14 +182,14 @@ class CreditLimitRequest(models.Model):
         self.ensure_one()
         if not self._is_credit_manager():
             raise AccessError(
-                _(
+                self.env._(
                     "Only credit managers can approve or reject limit requests (%(request)s).",
                     request=self.name,
                 )
             )
         if self.requested_by_id == self.env.user:
             raise UserError(
-                _(
+                self.env._(
                     "You requested %(request)s yourself: other people must decide on it.",
                     request=self.name,
                 )
@@ -187,7 +199,7 @@ class CreditLimitRequest(models.Model):
         self.ensure_one()
         if self.state not in ("submitted", "first_approved"):
             raise UserError(
-                _(
+                self.env._(
                     "%(request)s is %(state)s: only submitted requests can be approved or rejected.",
                     request=self.name,
                     state=self._state_label(),
@@ -199,7 +211,7 @@ class CreditLimitRequest(models.Model):
         group = self.approval_group_id
         if group and group not in user.sudo().groups_id:
             raise AccessError(
-                _(
+                self.env._(
                     "%(request)s asks for a limit of %(amount)s: its second approval must come from "
                     "a member of "
                     "%(group)s, which %(user)s is not.",
@@ -215,10 +227,12 @@ class CreditLimitRequest(models.Model):
     def _check_can_submit(self, today):
         self.ensure_one()
         if not (self.reason or "").strip():
-            raise UserError(_("Give the reason for the limit request %(request)s.", request=self.name))
+            raise UserError(
+                self.env._("Give the reason for the limit request %(request)s.", request=self.name)
+            )
         if self.request_type == "temporary" and self.date_to < today:
             raise UserError(
-                _(
+                self.env._(
                     "The temporary limit of %(request)s would end on %(date)s, which has already passed.",
                     request=self.name,
                     date=format_date(self.env, self.date_to),
@@ -246,7 +260,7 @@ class CreditLimitRequest(models.Model):
             )
             if other:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The temporary limit %(request)s (%(start)s to %(end)s) overlaps the approved "
                         "temporary limit %(other)s of %(partner)s (%(other_start)s to %(other_end)s, "
                         "%(other_amount)s). Temporary limits of a customer cannot overlap: choose "

@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, models
+from odoo import models
 from odoo.tools import format_date
 
 from ..credit_policy.limit_request import ABOVE_RECOMMENDATION, ABOVE_THRESHOLD
@@ -29,7 +29,7 @@ class CreditLimitRequest(models.Model):
         country = self._country_cap_of_recommendation() if ABOVE_RECOMMENDATION in reasons else None
         if country:
             lines.append(
-                _(
+                self.env._(
                     "The requested limit %(amount)s is above %(cap)s, the most recommended for customers in "
                     "%(country)s (country risk class %(risk_class)s).",
                     amount=amount,
@@ -40,7 +40,7 @@ class CreditLimitRequest(models.Model):
             )
         elif ABOVE_RECOMMENDATION in reasons:
             lines.append(
-                _(
+                self.env._(
                     "The requested limit %(amount)s is above the limit of %(recommended)s recommended "
                     "for grade %(grade)s.",
                     amount=amount,
@@ -50,7 +50,7 @@ class CreditLimitRequest(models.Model):
             )
         if ABOVE_THRESHOLD in reasons:
             lines.append(
-                _(
+                self.env._(
                     "The requested limit %(amount)s is above the company's second-approval threshold "
                     "of %(threshold)s.",
                     amount=amount,
@@ -63,7 +63,7 @@ class CreditLimitRequest(models.Model):
         self.ensure_one()
         lines = [
             head,
-            _(
+            self.env._(
                 "Requested limit: %(amount)s%(converted)s; current limit: %(current)s.",
                 amount=self._format_limit(self.amount, self.currency_id),
                 converted=self._conversion_note(),
@@ -75,7 +75,7 @@ class CreditLimitRequest(models.Model):
             # The grade and its recommendation are credit-file data: not in what a salesperson posts.
             if reasons:
                 lines.append(
-                    _(
+                    self.env._(
                         "A second approval is required, by a member of: %(group)s.",
                         group=self.approval_group_id.full_name,
                     )
@@ -84,7 +84,7 @@ class CreditLimitRequest(models.Model):
         country = self._country_cap_of_recommendation()
         if country:
             lines.append(
-                _(
+                self.env._(
                     "Customers in %(country)s (country risk class %(risk_class)s) are recommended at most "
                     "%(cap)s.",
                     country=self.env["res.country"].browse(country.country_id).name,
@@ -94,7 +94,7 @@ class CreditLimitRequest(models.Model):
             )
         elif self.has_recommendation:
             lines.append(
-                _(
+                self.env._(
                     "Grade %(grade)s recommends %(recommended)s.",
                     grade=self.grade_code,
                     recommended=self._format_company(self.recommended_limit),
@@ -110,16 +110,18 @@ class CreditLimitRequest(models.Model):
         if not reasons:
             return []
         return self._explain_second_approval(reasons) + [
-            _("Second approval by a member of: %(group)s.", group=self.approval_group_id.full_name)
+            self.env._("Second approval by a member of: %(group)s.", group=self.approval_group_id.full_name)
         ]
 
     def _approval_lines(self):
         self.ensure_one()
         approvers = self.first_approver_id.name
         if self.second_approver_id:
-            approvers = _("%(first)s and %(second)s", first=approvers, second=self.second_approver_id.name)
+            approvers = self.env._(
+                "%(first)s and %(second)s", first=approvers, second=self.second_approver_id.name
+            )
         lines = [
-            _(
+            self.env._(
                 "Approved by %(approvers)s: credit limit %(amount)s%(converted)s.",
                 approvers=approvers,
                 amount=self._format_limit(self.amount, self.currency_id),
@@ -133,7 +135,7 @@ class CreditLimitRequest(models.Model):
         self.ensure_one()
         if self.currency_id == self.company_id.currency_id:
             return ""
-        return _(
+        return self.env._(
             " (= %(amount)s at the rate of %(date)s)",
             amount=self._format_company(self.amount_company),
             date=format_date(self.env, self.conversion_date),
@@ -149,7 +151,7 @@ class CreditLimitRequest(models.Model):
     def _format_limit(self, amount, currency=None):
         """An amount as a limit: 0 reads "no limit checked"."""
         if not amount:
-            return _("0 (no limit checked)")
+            return self.env._("0 (no limit checked)")
         return self.env["res.company"]._credit_format_money(amount, currency or self.company_id.currency_id)
 
     def _selection_label(self, field_name):
@@ -186,7 +188,7 @@ class CreditLimitRequest(models.Model):
                 request.activity_schedule(
                     ACTIVITY_TYPE,
                     user_id=manager.id,
-                    summary=_(
+                    summary=self.env._(
                         "Credit limit request for %(partner)s", partner=request.partner_id.display_name
                     ),
                     note=request.reason,
@@ -203,7 +205,7 @@ class CreditLimitRequest(models.Model):
             if not users:
                 request._post(
                     [
-                        _(
+                        self.env._(
                             "Nobody of %(group)s can give the second approval in %(company)s: "
                             "add a member to the group.",
                             group=group.full_name,
@@ -215,7 +217,7 @@ class CreditLimitRequest(models.Model):
                 request.activity_schedule(
                     ACTIVITY_TYPE,
                     user_id=user.id,
-                    summary=_(
+                    summary=self.env._(
                         "Second approval: credit limit for %(partner)s",
                         partner=request.partner_id.display_name,
                     ),

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..credit_policy.schedule import REVIEW_DUE_SOON, REVIEW_OK, REVIEW_OVERDUE
@@ -281,7 +281,7 @@ class CreditProfile(models.Model):
         for profile in self:
             if profile.partner_id != profile.partner_id.commercial_partner_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Credit profiles belong to the company, not to a contact or address: "
                         "use %(commercial)s instead of %(partner)s.",
                         commercial=profile.partner_id.commercial_partner_id.display_name,
@@ -297,7 +297,7 @@ class CreditProfile(models.Model):
             company = profile.company_id
             if round(profile.tolerance_percent, 2) > round(company.credit_max_tolerance, 2):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The tolerance of %(tolerance)s%% for %(partner)s is above the maximum tolerance "
                         "of %(maximum)s%% of %(company)s: a larger margin needs a limit request.",
                         tolerance=company._credit_format_percent(profile.tolerance_percent),
@@ -360,7 +360,7 @@ class CreditProfile(models.Model):
         audited = [name for name in AUDITED_FIELDS if name in vals]
         old_values = {profile: {name: profile[name] for name in audited} for profile in self}
         result = super().write(vals)
-        reason = self.env.context.get("credit_change_reason") or _("Edited on the credit profile")
+        reason = self.env.context.get("credit_change_reason") or self.env._("Edited on the credit profile")
         history = self.env["credit.limit.history"]
         for profile in self:
             for name in audited:
@@ -383,10 +383,12 @@ class CreditProfile(models.Model):
     def action_release_hold(self):
         self._check_credit_manager()
         for profile in self.filtered("on_hold"):
-            profile.with_context(credit_change_reason=_("Hold released")).write(
+            profile.with_context(credit_change_reason=self.env._("Hold released")).write(
                 {"on_hold": False, "hold_reason": False, "hold_user_id": False, "hold_date": False}
             )
-            profile.message_post(body=_("Credit hold released by %(user)s.", user=self.env.user.name))
+            profile.message_post(
+                body=self.env._("Credit hold released by %(user)s.", user=self.env.user.name)
+            )
         return True
 
     def action_rate(self):
@@ -446,9 +448,11 @@ class CreditProfile(models.Model):
         )
         for profile in self:
             profile.message_post(
-                body=_("Put on credit hold by %(user)s: %(reason)s", user=self.env.user.name, reason=reason)
+                body=self.env._(
+                    "Put on credit hold by %(user)s: %(reason)s", user=self.env.user.name, reason=reason
+                )
             )
 
     def _check_credit_manager(self):
         if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
-            raise AccessError(_("Only credit managers can change credit holds and limits."))
+            raise AccessError(self.env._("Only credit managers can change credit holds and limits."))

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from psycopg2 import errors as pg_errors
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -187,13 +187,13 @@ class CreditProfile(models.Model):
         instead of the policy core's ``ValueError``."""
         self.ensure_one()
         settings = (
-            (_("Credit Limit"), limit, self._format_amount),
-            (_("Tolerance (%)"), self.tolerance_percent, str),
+            (self.env._("Credit Limit"), limit, self._format_amount),
+            (self.env._("Tolerance (%)"), self.tolerance_percent, str),
         )
         for label, value, show in settings:
             if not math.isfinite(value) or value < 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "The credit of %(partner)s in %(company)s cannot be checked: its %(setting)s is "
                         "%(value)s, and it must be a number of at least 0. A credit manager corrects it on "
                         "the customer's credit profile.",

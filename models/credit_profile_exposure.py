@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.tools import SQL
 
 from ..credit_policy.budgets import BUDGET_RULES
@@ -141,10 +141,10 @@ class CreditProfile(models.Model):
     def _credit_part_labels(self):
         """``{part code: label}`` of the exposure and capacity parts, as people read them."""
         return {
-            "receivables": _("open receivables"),
-            "uninvoiced_orders": _("confirmed uninvoiced orders"),
-            "draft_invoices": _("draft invoices"),
-            "secured": _("secured by guarantees"),
+            "receivables": self.env._("open receivables"),
+            "uninvoiced_orders": self.env._("confirmed uninvoiced orders"),
+            "draft_invoices": self.env._("draft invoices"),
+            "secured": self.env._("secured by guarantees"),
         }
 
     @api.model

@@ -2,7 +2,7 @@
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from ..credit_policy.groups import member_shares
 from ..credit_policy.insurance import insured_split
@@ -84,7 +84,10 @@ class CreditProfile(models.Model):
         if not exposure_parts and not capacity_parts:
             return False
         labels = self._credit_part_labels()
-        exposure_label, capacity_label = _("Exposure: %(part)s"), _("Adds to the limit: %(part)s")
+        exposure_label, capacity_label = (
+            self.env._("Exposure: %(part)s"),
+            self.env._("Adds to the limit: %(part)s"),
+        )
         rows = [
             (exposure_label % {"part": labels.get(code, code)}, amount) for code, amount in exposure_parts
         ]
@@ -115,7 +118,7 @@ class CreditProfile(models.Model):
 
     def _search_is_over_limit(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise NotImplementedError(_("Unsupported search on Over Limit."))
+            raise NotImplementedError(self.env._("Unsupported search on Over Limit."))
         candidates = self.search([("mode", "=", "limit")])
         over = candidates.filtered("is_over_limit")
         wanted = value if operator == "=" else not value

@@ -2,7 +2,7 @@
 
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date
 
@@ -72,7 +72,7 @@ class CreditProfile(models.Model):
         rate = self._credit_limit_rates(currency, self.company_id, rate_date)[currency.id]
         if not rate:
             raise UserError(
-                _(
+                self.env._(
                     "Limit Currency: %(currency)s has no exchange rate on or before %(date)s, so the credit "
                     "limit of %(partner)s cannot be converted into %(company_currency)s. Enter a rate for "
                     "%(currency)s first (Accounting > Configuration > Currencies).",
@@ -141,7 +141,11 @@ class CreditProfile(models.Model):
             }
         )
         partner._credit_write_limit_mirror(new_limit)
-        reason = reason or self.env.context.get("credit_change_reason") or _("Edited on the credit profile")
+        reason = (
+            reason
+            or self.env.context.get("credit_change_reason")
+            or self.env._("Edited on the credit profile")
+        )
         self.env["credit.limit.history"]._record(
             self,
             "credit_limit",
@@ -156,7 +160,7 @@ class CreditProfile(models.Model):
             },
         )
         self.message_post(
-            body=_(
+            body=self.env._(
                 "Credit limit changed from %(old)s to %(new)s by %(user)s: %(reason)s",
                 old=self._format_limit_in(old_amount, old_currency, old_limit, today),
                 new=self._format_limit_in(amount, currency, new_limit, today),
@@ -175,7 +179,7 @@ class CreditProfile(models.Model):
         the company currency."""
         if currency == self.company_id.currency_id:
             return self._format_amount(amount)
-        return _(
+        return self.env._(
             "%(amount)s (= %(converted)s at the rate of %(date)s)",
             amount=self._format_amount_code(amount, currency),
             converted=self._format_amount_code(converted, self.company_id.currency_id),

@@ -1,6 +1,6 @@
 """The texts explaining a credit decision, one renderer per reason code."""
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.tools import format_date, formatLang
 
 
@@ -14,14 +14,14 @@ class CreditProfile(models.Model):
         prepaid = facts.order_amount - facts.exposure.current_order
         if prepaid > 0:
             lines.append(
-                _(
+                self.env._(
                     "Paid online for this order and not yet booked: %(prepaid)s, deducted from the order. "
                     "Payments already booked are in the open receivables and count only there.",
                     prepaid=self._format_amount(prepaid),
                 )
             )
         lines.append(
-            _(
+            self.env._(
                 "Amounts in %(currency)s; other currencies converted at the rate of %(date)s.",
                 currency=self.currency_id.name,
                 date=format_date(self.env, facts.check_date),
@@ -52,7 +52,7 @@ class CreditProfile(models.Model):
         }
 
     def _text_payment_term(self, fig):
-        return _(
+        return self.env._(
             "The payment term of %(days)s days is longer than grade %(grade)s allows (%(max_days)s days).",
             days=fig["term_days"],
             grade=fig["grade"],
@@ -61,7 +61,7 @@ class CreditProfile(models.Model):
 
     def _text_deposit(self, fig):
         if fig.get("source") == "country":
-            return _(
+            return self.env._(
                 "Customers in %(country)s (country risk class %(risk_class)s) pay a deposit of %(percent)s%% "
                 "before confirmation: %(required)s, paid %(paid)s, missing %(missing)s. The customer can pay "
                 "it online (Online payment on the quotation).",
@@ -72,7 +72,7 @@ class CreditProfile(models.Model):
                 paid=self._format_amount(fig["paid_amount"]),
                 missing=self._format_amount(fig["missing_amount"]),
             )
-        return _(
+        return self.env._(
             "Grade %(grade)s requires a deposit of %(percent)s%% before confirmation: %(required)s, "
             "paid %(paid)s, missing %(missing)s. The customer can pay it online (Online payment on "
             "the quotation).",
@@ -84,7 +84,7 @@ class CreditProfile(models.Model):
         )
 
     def _text_team_budget(self, fig):
-        return _(
+        return self.env._(
             "The sales team %(team)s would exceed its credit budget of %(budget)s: its exposure is "
             "%(before)s before this order and %(after)s after (available %(available)s).",
             team=fig["team"],
@@ -95,7 +95,7 @@ class CreditProfile(models.Model):
         )
 
     def _text_group_limit(self, fig):
-        return _(
+        return self.env._(
             "The credit group %(group)s would exceed its group limit of %(limit)s: the group's exposure is "
             "%(before)s before this order and %(after)s after (available %(available)s).",
             group=fig["group"],
@@ -107,7 +107,7 @@ class CreditProfile(models.Model):
 
     def _text_insurance(self, fig):
         if not fig["insurers"]:
-            return _(
+            return self.env._(
                 "%(partner)s has no valid credit insurance cover, which %(company)s requires: the exposure "
                 "after this order would be %(after)s with an insured limit of %(limit)s.",
                 partner=self.partner_id.display_name,
@@ -115,7 +115,7 @@ class CreditProfile(models.Model):
                 after=self._format_amount(fig["exposure_after"]),
                 limit=self._format_amount(fig["insured_limit"]),
             )
-        return _(
+        return self.env._(
             "The exposure after this order, %(after)s, exceeds the insured limit of %(limit)s "
             "(credit insurance: %(insurers)s) by %(excess)s.",
             after=self._format_amount(fig["exposure_after"]),
@@ -125,21 +125,21 @@ class CreditProfile(models.Model):
         )
 
     def _text_cash_only(self, fig):
-        return _(
+        return self.env._(
             "%(partner)s is a cash-only customer: the order must be paid in advance (unpaid: %(amount)s).",
             partner=self.partner_id.display_name,
             amount=self._format_amount(fig["order_amount"]),
         )
 
     def _text_on_hold(self, fig):
-        return _(
+        return self.env._(
             "%(partner)s is on credit hold: %(reason)s",
             partner=self.partner_id.display_name,
-            reason=fig["hold_reason"] or _("no reason given"),
+            reason=fig["hold_reason"] or self.env._("no reason given"),
         )
 
     def _text_limit_tolerance(self, fig):
-        head = _(
+        head = self.env._(
             "Credit limit exceeded within the tolerance of %(tolerance)s%% (ceiling %(ceiling)s).",
             tolerance=fig["tolerance_percent"],
             ceiling=self._format_amount(fig["ceiling"]),
@@ -147,7 +147,7 @@ class CreditProfile(models.Model):
         return head + " " + self._text_limit_figures(fig)
 
     def _text_limit(self, fig):
-        head = _(
+        head = self.env._(
             "Credit limit exceeded (tolerance %(tolerance)s%%, ceiling %(ceiling)s).",
             tolerance=fig["tolerance_percent"],
             ceiling=self._format_amount(fig["ceiling"]),
@@ -162,12 +162,12 @@ class CreditProfile(models.Model):
         limit_text = money(fig["limit"])
         if fig.get("limit_currency"):
             limit_text = self._text_limit_currency(fig)
-        limit = _("Limit: %(limit)s.", limit=limit_text)
+        limit = self.env._("Limit: %(limit)s.", limit=limit_text)
         if fig["capacity_parts"]:
             added = ", ".join(
                 f"{labels.get(code, code)} {money(amount)}" for code, amount in fig["capacity_parts"]
             )
-            limit = _(
+            limit = self.env._(
                 "Limit: %(limit)s, plus %(added)s: capacity %(capacity)s.",
                 limit=limit_text,
                 added=added,
@@ -176,7 +176,7 @@ class CreditProfile(models.Model):
         return (
             limit
             + " "
-            + _(
+            + self.env._(
                 "Exposure before this order: %(before)s (%(parts)s). This order: %(order)s. "
                 "Exposure after this order: %(after)s. Available credit: %(available)s.",
                 before=money(fig["exposure_before"]),
@@ -204,7 +204,7 @@ class CreditProfile(models.Model):
         currency = self.company_id.currency_id
         limit_currency = self.env["res.currency"].browse(fig["limit_currency_id"])
         rate_digits = 6
-        return _(
+        return self.env._(
             "Only the exchange rate put %(partner)s over its credit limit of %(limit)s: at the rate of "
             "%(date)s (1 %(limit_currency)s = %(rate_now)s %(currency)s) it is %(limit_now)s, at the rate "
             "of %(reference_date)s (1 %(limit_currency)s = %(rate_before)s %(currency)s) it was "
@@ -228,7 +228,7 @@ class CreditProfile(models.Model):
         )
 
     def _text_overdue(self, fig):
-        return _(
+        return self.env._(
             "Overdue receivables: %(amount)s, the oldest %(days)s days past due "
             "(allowed: %(allowed_days)s days, %(allowed_amount)s).",
             amount=self._format_amount(fig["overdue_amount"]),
@@ -238,13 +238,13 @@ class CreditProfile(models.Model):
         )
 
     def _text_limit_expired(self, fig):
-        return _("The credit limit expired on %(date)s.", date=format_date(self.env, fig["date"]))
+        return self.env._("The credit limit expired on %(date)s.", date=format_date(self.env, fig["date"]))
 
     def _text_review_overdue(self, fig):
-        return _("The credit review was due on %(date)s.", date=format_date(self.env, fig["date"]))
+        return self.env._("The credit review was due on %(date)s.", date=format_date(self.env, fig["date"]))
 
     def _text_max_order(self, fig):
-        return _(
+        return self.env._(
             "The order amount %(amount)s is above the maximum of %(maximum)s for a single order.",
             amount=self._format_amount(fig["order_amount"]),
             maximum=self._format_amount(fig["max_order_amount"]),

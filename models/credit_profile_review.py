@@ -3,7 +3,7 @@
 import logging
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.osv import expression
 from odoo.tools import format_date
 
@@ -43,7 +43,7 @@ class CreditProfile(models.Model):
         elif operator in ("in", "not in"):
             values = set(value)
         else:
-            raise NotImplementedError(_("Unsupported search on Review Status."))
+            raise NotImplementedError(self.env._("Unsupported search on Review Status."))
         if operator in ("!=", "not in"):
             values = {state for state, _label in REVIEW_STATES} - values
         today = fields.Date.context_today(self)
@@ -117,10 +117,10 @@ class CreditProfile(models.Model):
                     "automated": True,
                     "date_deadline": profile.review_date,
                     "user_id": user.id,
-                    "summary": _(
+                    "summary": self.env._(
                         "Credit review due on %(date)s", date=format_date(self.env, profile.review_date)
                     ),
-                    "note": _(
+                    "note": self.env._(
                         "Review the credit of %(partner)s: rating, limit %(limit)s, exposure %(exposure)s.",
                         partner=profile.partner_id.display_name,
                         limit=profile._format_amount(profile.credit_limit),

@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_date
 
@@ -72,13 +72,15 @@ class CreditRating(models.Model):
     def _render_breakdown(self):
         labels = dict(self.env["credit.scorecard.factor"]._fields["code"]._description_selection(self.env))
         head = Markup("<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
-            _("Factor"),
-            _("Value"),
-            _("Points"),
-            _("Weight"),
-            _("Contribution"),
+            self.env._("Factor"),
+            self.env._("Value"),
+            self.env._("Points"),
+            self.env._("Weight"),
+            self.env._("Contribution"),
         )
-        missing = _("missing")  # translated here: a generator expression has no `self` to find the language
+        missing = self.env._(
+            "missing"
+        )  # translated here: a generator expression has no `self` to find the language
         rows = Markup("").join(
             Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
             % (
@@ -92,7 +94,7 @@ class CreditRating(models.Model):
         )
         table = Markup('<table class="table table-sm o_credit_rating_breakdown">%s%s</table>') % (head, rows)
         if self.country_cap_applied:
-            table += Markup('<p class="o_credit_rating_country_cap">%s</p>') % _(
+            table += Markup('<p class="o_credit_rating_country_cap">%s</p>') % self.env._(
                 "Recommended limit capped at %(cap)s by the country risk of %(country)s "
                 "(class %(risk_class)s).",
                 cap=self.env["res.company"]._credit_format_money(self.country_limit_cap, self.currency_id),
@@ -110,7 +112,7 @@ class CreditRating(models.Model):
 
     def write(self, vals):
         if not self.env.su:
-            raise UserError(_("Ratings are kept as they were made; run a new rating instead."))
+            raise UserError(self.env._("Ratings are kept as they were made; run a new rating instead."))
         return super().write(vals)
 
     # ------------------------------------------------------------
@@ -126,13 +128,15 @@ class CreditRating(models.Model):
         Every rating is checked before anything is written: nothing changes if one fails.
         """
         if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
-            raise AccessError(_("Only credit managers can apply a grade's payment terms to a customer."))
+            raise AccessError(
+                self.env._("Only credit managers can apply a grade's payment terms to a customer.")
+            )
         todo = []
         for rating in self:
             term = rating.grade_id.payment_term_id
             if not term:
                 raise UserError(
-                    _(
+                    self.env._(
                         "Grade %(grade)s has no default payment terms, so there is nothing to apply to "
                         "%(partner)s: set the terms on the grade (Configuration > Grades) first.",
                         grade=rating.grade_code,
@@ -142,13 +146,13 @@ class CreditRating(models.Model):
             profile = self.env["credit.profile"]._get_or_create(rating.partner_id, rating.company_id)
             if profile.rating_id != rating:
                 raise UserError(
-                    _(
+                    self.env._(
                         "The rating of %(date)s (grade %(grade)s) is not the current rating of %(partner)s "
                         "(grade %(current)s of %(current_date)s): apply the terms of the current rating.",
                         date=format_date(self.env, rating.date),
                         grade=rating.grade_code,
                         partner=rating.partner_id.display_name,
-                        current=profile.rating_id.grade_code or _("none"),
+                        current=profile.rating_id.grade_code or self.env._("none"),
                         current_date=format_date(self.env, profile.rating_id.date),
                     )
                 )
@@ -162,13 +166,13 @@ class CreditRating(models.Model):
                 continue
             partner.property_payment_term_id = term
             profile.message_post(
-                body=_(
+                body=self.env._(
                     "Payment terms of %(partner)s in %(company)s changed by %(user)s from %(old)s to "
                     "%(new)s: the terms of grade %(grade)s (rating of %(date)s).",
                     partner=rating.partner_id.display_name,
                     company=rating.company_id.name,
                     user=self.env.user.name,
-                    old=old_term.name or _("none"),
+                    old=old_term.name or self.env._("none"),
                     new=term.name,
                     grade=rating.grade_code,
                     date=format_date(self.env, rating.date),
@@ -176,9 +180,9 @@ class CreditRating(models.Model):
             )
             changed.append(rating.partner_id.display_name)
         if changed:
-            message = _("Payment terms applied to %(partners)s.", partners=", ".join(changed))
+            message = self.env._("Payment terms applied to %(partners)s.", partners=", ".join(changed))
         else:
-            message = _("The customer already has the grade's payment terms: nothing changed.")
+            message = self.env._("The customer already has the grade's payment terms: nothing changed.")
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, split_every
 
@@ -40,7 +40,7 @@ class CreditRatingEngine(models.AbstractModel):
     @api.model
     def _check_rating_rights(self):
         if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
-            raise AccessError(_("Only credit managers can rate customers."))
+            raise AccessError(self.env._("Only credit managers can rate customers."))
 
     @api.model
     def _check_rating_company(self, company):
@@ -50,10 +50,10 @@ class CreditRatingEngine(models.AbstractModel):
         this is the company check they would otherwise get.
         """
         if not company:
-            raise UserError(_("Choose the company to rate customers in."))
+            raise UserError(self.env._("Choose the company to rate customers in."))
         if not self.env.su and company not in self.env.user.company_ids:
             raise AccessError(
-                _(
+                self.env._(
                     "You cannot rate customers in %(company)s: it is not one of your companies.",
                     company=company.sudo().name,
                 )
@@ -70,7 +70,7 @@ class CreditRatingEngine(models.AbstractModel):
         strangers = self._partners_of_other_companies(partner_ids, company, limit=5)
         if strangers:
             raise UserError(
-                _(
+                self.env._(
                     "These customers belong to another company and cannot be rated in %(company)s: "
                     "%(partners)s.",
                     company=company.sudo().name,
@@ -119,7 +119,7 @@ class CreditRatingEngine(models.AbstractModel):
         as_of = as_of or fields.Date.context_today(self)
         scorecard = self.env["credit.scorecard"].sudo()._for_company(company)
         if not scorecard:
-            raise UserError(_("No credit scorecard applies to %(company)s.", company=company.name))
+            raise UserError(self.env._("No credit scorecard applies to %(company)s.", company=company.name))
         # Money amounts of the scorecard (sales volume bands, fixed caps) in the company currency.
         context = {
             "scorecard": scorecard,

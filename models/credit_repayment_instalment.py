@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_date
 
@@ -54,7 +54,7 @@ class CreditRepaymentInstalment(models.Model):
     @api.depends("date_due", "amount", "currency_id")
     def _compute_display_name(self):
         for instalment in self:
-            instalment.display_name = _(
+            instalment.display_name = self.env._(
                 "%(amount)s due on %(date)s",
                 amount=self.env["res.company"]._credit_format_money(
                     instalment.amount, instalment.currency_id
@@ -78,7 +78,7 @@ class CreditRepaymentInstalment(models.Model):
         if not self.env.cr.cache.get(STATE_CHANGE_KEY):
             if "amount_paid" in vals:
                 raise UserError(
-                    _("What an instalment has been paid comes from the reconciled payments only.")
+                    self.env._("What an instalment has been paid comes from the reconciled payments only.")
                 )
             self.plan_id._check_draft_instalments()
             if "plan_id" in vals:

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_date
 
@@ -177,7 +177,7 @@ class CreditRepaymentPlan(models.Model):
     @api.depends("partner_id", "date_start")
     def _compute_display_name(self):
         for plan in self:
-            plan.display_name = _(
+            plan.display_name = self.env._(
                 "Repayment plan of %(partner)s from %(date)s",
                 partner=plan.partner_id.display_name or "",
                 date=format_date(self.env, plan.date_start),
@@ -202,7 +202,7 @@ class CreditRepaymentPlan(models.Model):
                     or invoice.company_id != plan.company_id
                 ):
                     raise ValidationError(
-                        _(
+                        self.env._(
                             "Covered Invoices: %(invoice)s is not a posted customer invoice of %(partner)s in "
                             "%(company)s.",
                             invoice=invoice.display_name,
@@ -234,7 +234,7 @@ class CreditRepaymentPlan(models.Model):
         money = self._format_amount
         plan = self.display_name
         if code == SUM_MISMATCH:
-            return _(
+            return self.env._(
                 "Instalments: the instalments of %(plan)s sum to %(instalments)s, not to the plan total of "
                 "%(total)s (difference %(difference)s). Change an instalment or the plan total.",
                 plan=plan,
@@ -243,21 +243,21 @@ class CreditRepaymentPlan(models.Model):
                 difference=money(figures["difference"]),
             )
         if code == TOTAL_NOT_POSITIVE:
-            return _(
+            return self.env._(
                 "Plan Total: %(plan)s must pay back a positive amount, not %(total)s.",
                 plan=plan,
                 total=money(figures["total"]),
             )
         if code == NO_INSTALMENT:
-            return _("Instalments: %(plan)s has no instalment.", plan=plan)
+            return self.env._("Instalments: %(plan)s has no instalment.", plan=plan)
         if code == AMOUNT_NOT_POSITIVE:
-            return _(
+            return self.env._(
                 "Instalments: the instalment due on %(date)s must be a positive amount, not %(amount)s.",
                 date=format_date(self.env, figures["due_date"]),
                 amount=money(figures["amount"]),
             )
         if code == BEFORE_START:
-            return _(
+            return self.env._(
                 "Instalments: the instalment due on %(date)s is before the plan's start date %(start)s.",
                 date=format_date(self.env, figures["due_date"]),
                 start=format_date(self.env, figures["start_date"]),
@@ -275,7 +275,7 @@ class CreditRepaymentPlan(models.Model):
                 vals.get(name) for name in WORKFLOW_FIELDS - {"state"}
             ):
                 raise UserError(
-                    _("A repayment plan is created as a draft; a credit manager then confirms it.")
+                    self.env._("A repayment plan is created as a draft; a credit manager then confirms it.")
                 )
         return super().create(vals_list)
 
@@ -283,7 +283,7 @@ class CreditRepaymentPlan(models.Model):
         changing_state = self.env.cr.cache.get(STATE_CHANGE_KEY)
         if not changing_state and WORKFLOW_FIELDS & vals.keys():
             raise UserError(
-                _(
+                self.env._(
                     "The status and progress of a repayment plan change only through its buttons and the "
                     "payments reconciled with its invoices."
                 )
@@ -296,7 +296,7 @@ class CreditRepaymentPlan(models.Model):
     def _unlink_only_drafts(self):
         if any(plan.state not in (PLAN_DRAFT, PLAN_CANCELLED) for plan in self):
             raise UserError(
-                _("Only draft or cancelled repayment plans can be deleted; cancel a running one.")
+                self.env._("Only draft or cancelled repayment plans can be deleted; cancel a running one.")
             )
 
     # ------------------------------------------------------------
@@ -317,7 +317,7 @@ class CreditRepaymentPlan(models.Model):
         broken = self.filtered(lambda plan: plan.state == PLAN_BROKEN)
         if broken:
             raise UserError(
-                _(
+                self.env._(
                     "%(plan)s would be broken at once: its instalment due on %(date)s is unpaid beyond the "
                     "grace days. Move the instalments' dates.",
                     plan=broken[0].display_name,
@@ -499,14 +499,17 @@ class CreditRepaymentPlan(models.Model):
         self._raise_instalment_problems()
         if not self.invoice_ids:
             raise UserError(
-                _("Covered Invoices: choose the overdue invoices %(plan)s pays back.", plan=self.display_name)
+                self.env._(
+                    "Covered Invoices: choose the overdue invoices %(plan)s pays back.",
+                    plan=self.display_name,
+                )
             )
         for invoice in self.invoice_ids:
             if invoice.currency_id.is_zero(invoice.amount_residual) or not (
                 invoice.invoice_date_due and invoice.invoice_date_due < today
             ):
                 raise UserError(
-                    _(
+                    self.env._(
                         "Covered Invoices: %(invoice)s is not overdue with an open amount (due %(date)s, open "
                         "%(residual)s): a repayment plan pays back overdue debt.",
                         invoice=invoice.display_name,
@@ -526,7 +529,7 @@ class CreditRepaymentPlan(models.Model):
         )
         if other:
             raise UserError(
-                _(
+                self.env._(
                     "Covered Invoices: %(invoices)s already in %(other)s.",
                     invoices=", ".join((other.invoice_ids & self.invoice_ids).mapped("display_name")),
                     other=other.display_name,
@@ -537,7 +540,7 @@ class CreditRepaymentPlan(models.Model):
         running = self.filtered(lambda plan: plan.state != PLAN_DRAFT)
         if running:
             raise UserError(
-                _(
+                self.env._(
                     "%(plan)s is no longer a draft: its customer, invoices, total, start date and instalments "
                     "are what was agreed. Cancel it and agree a new plan instead.",
                     plan=running[0].display_name,
@@ -572,18 +575,18 @@ class CreditRepaymentPlan(models.Model):
             "grace": self.company_id.credit_repayment_grace_days,
         }
         texts = {
-            PLAN_ON_TRACK: _(
+            PLAN_ON_TRACK: self.env._(
                 "Repayment plan on track: %(paid)s of %(total)s paid, next instalment due on %(date)s."
             ),
-            PLAN_LATE: _(
+            PLAN_LATE: self.env._(
                 "Repayment plan late: the instalment due on %(date)s is not fully paid (%(paid)s of %(total)s "
                 "paid); it breaks after %(grace_end)s (%(grace)s grace days)."
             ),
-            PLAN_BROKEN: _(
+            PLAN_BROKEN: self.env._(
                 "Repayment plan broken: the instalment due on %(date)s is still not fully paid after %(grace)s "
                 "grace days (%(paid)s of %(total)s paid)."
             ),
-            PLAN_COMPLETED: _("Repayment plan completed: %(paid)s of %(total)s paid."),
+            PLAN_COMPLETED: self.env._("Repayment plan completed: %(paid)s of %(total)s paid."),
         }
         return texts[status.state] % figures
 
@@ -608,7 +611,7 @@ class CreditRepaymentPlan(models.Model):
                         "amount_total": plan.amount_total,
                         "amount_paid": plan.amount_paid,
                     },
-                    _("%(plan)s: %(message)s", plan=plan.display_name, message=message),
+                    self.env._("%(plan)s: %(message)s", plan=plan.display_name, message=message),
                 )
                 self.env.cr.cache[STATE_CHANGE_KEY] = True
                 try:
@@ -617,7 +620,7 @@ class CreditRepaymentPlan(models.Model):
                     self.env.cr.cache.pop(STATE_CHANGE_KEY, None)
                 if company.credit_repayment_hold_on_broken and not profile.on_hold:
                     profile.sudo()._put_on_hold(
-                        _(
+                        self.env._(
                             "Repayment plan broken (alert %(alert)s): %(message)s",
                             alert=alert.name,
                             message=message,
@@ -627,7 +630,9 @@ class CreditRepaymentPlan(models.Model):
 
     def _check_credit_manager(self):
         if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(_("Only credit managers can confirm, cancel or update repayment plans."))
+            raise AccessError(
+                self.env._("Only credit managers can confirm, cancel or update repayment plans.")
+            )
 
     def _format_amount(self, amount):
         currency = self.currency_id or self.env.company.currency_id

@@ -1,4 +1,4 @@
-from odoo import _, models
+from odoo import models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date, formatLang
 
@@ -23,7 +23,7 @@ class CreditValidityMixin(models.AbstractModel):
             start, end = record[start_field], record[end_field]
             if start and end and end < start:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(field)s: %(record)s cannot end (%(end)s) before it starts (%(start)s).",
                         field=self._field_label(end_field),
                         record=record.display_name,
@@ -36,7 +36,7 @@ class CreditValidityMixin(models.AbstractModel):
         for record in self:
             if not 0 < record[field_name] <= 100:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(field)s: must be above 0%% and at most 100%%, not %(coverage)s%%.",
                         field=self._field_label(field_name),
                         coverage=formatLang(self.env, record[field_name]),
@@ -47,7 +47,7 @@ class CreditValidityMixin(models.AbstractModel):
         for record in self:
             if record[field_name] <= 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(field)s: %(record)s must be a positive amount, not %(amount)s.",
                         field=self._field_label(field_name),
                         record=record.display_name,
@@ -63,7 +63,7 @@ class CreditValidityMixin(models.AbstractModel):
             commercial = partner.commercial_partner_id
             if partner != commercial:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(field)s: credit is managed for the company, not for a contact or address: "
                         "use %(commercial)s instead of %(partner)s.",
                         field=self._field_label(field_name),
@@ -78,7 +78,7 @@ class CreditValidityMixin(models.AbstractModel):
         for record in self:
             if record.state not in states:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(record)s is %(state)s: this action is not possible.",
                         record=record.display_name,
                         state=labels[record.state],

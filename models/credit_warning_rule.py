@@ -158,31 +158,31 @@ class CreditWarningRule(models.Model):
             days = rule.threshold_days
             number = rule._format_threshold_number
             rule.description = {
-                "overdue_new": _(
+                "overdue_new": self.env._(
                     "Overdue more than %(days)s days, above %(amount)s",
                     days=days,
                     amount=rule._format_threshold_amount(),
                 ),
-                "utilization": _(
+                "utilization": self.env._(
                     "Exposure above %(percent)s%% of the limit", percent=number(rule.threshold_percent)
                 ),
-                "downgrade": _(
+                "downgrade": self.env._(
                     "Latest rating %(grades)s grade(s) down or more", grades=rule.threshold_grades
                 ),
-                "bureau_drop": _(
+                "bureau_drop": self.env._(
                     "Latest bureau score %(points)s points or more below the previous one",
                     points=number(rule.threshold_points),
                 ),
-                "order_spike": _(
+                "order_spike": self.env._(
                     "Orders of the last %(days)s days above %(factor)s x the average of the last %(history)s days",
                     days=days,
                     factor=number(rule.threshold_factor),
                     history=rule.history_days,
                 ),
-                "limit_expiring": _("Limit valid until within %(days)s days", days=days),
-                "review_expiring": _("Review date within %(days)s days", days=days),
-                "guarantee_expiring": _("Active guarantee ending within %(days)s days", days=days),
-                "rate_move": _(
+                "limit_expiring": self.env._("Limit valid until within %(days)s days", days=days),
+                "review_expiring": self.env._("Review date within %(days)s days", days=days),
+                "guarantee_expiring": self.env._("Active guarantee ending within %(days)s days", days=days),
+                "rate_move": self.env._(
                     "Over a foreign-currency limit at today's rate, within it at the rate of %(days)s days "
                     "before",
                     days=days,

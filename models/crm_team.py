@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, ormcache
 
@@ -48,7 +48,7 @@ class CrmTeam(models.Model):
             and not self.env.su
             and not self.env.user.has_group("sale_credit_control.group_credit_manager")
         ):
-            raise AccessError(_("Only credit managers can change a sales team's credit budget."))
+            raise AccessError(self.env._("Only credit managers can change a sales team's credit budget."))
         if "credit_budget" in vals:
             self.env.registry.clear_cache()  # _credit_budget_team_ids
         return super().write(vals)

@@ -1,6 +1,6 @@
 import math
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import float_compare, format_amount, formatLang
 
@@ -234,7 +234,7 @@ class ResCompany(models.Model):
             maximum = company.credit_max_tolerance
             if float_compare(company.credit_default_tolerance, maximum, precision_digits=2) > 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The default tolerance of %(tolerance)s%% is above the maximum tolerance of "
                         "%(maximum)s%% of %(company)s.",
                         tolerance=company._credit_format_percent(company.credit_default_tolerance),
@@ -253,7 +253,7 @@ class ResCompany(models.Model):
             )
             if above:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The maximum tolerance of %(company)s cannot be %(maximum)s%%: these customers "
                         "have a higher tolerance, lower it first: %(customers)s.",
                         company=company.name,
@@ -274,7 +274,7 @@ class ResCompany(models.Model):
                 parse_edges(company.credit_aging_edges)
             except ValueError as error:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(field)s of %(company)s must be whole numbers of days past due, each larger "
                         "than the one before, separated by commas (e.g. 30,60,90,120), not "
                         '"%(value)s": %(error)s.',
@@ -323,9 +323,9 @@ class ResCompany(models.Model):
     def _credit_format_figure(self, value, currency=None, percent=False, digits=2):
         """``value`` as typed, readable also when it is not a finite number."""
         if math.isnan(value):
-            return _("NaN (not a number)")
+            return self.env._("NaN (not a number)")
         if math.isinf(value):
-            return _("infinity") if value > 0 else _("minus infinity")
+            return self.env._("infinity") if value > 0 else self.env._("minus infinity")
         if currency:
             return self._credit_format_money(value, currency)
         text = formatLang(self.env, value, digits=digits)
@@ -352,7 +352,7 @@ class ResCompany(models.Model):
             return
         formatted = {"currency": currency, "percent": percent, "digits": digits}
         raise ValidationError(
-            _(
+            self.env._(
                 "%(field)s of %(subject)s must be a number from %(minimum)s to %(maximum)s, not %(value)s.",
                 field=field_label,
                 subject=subject,
@@ -366,7 +366,7 @@ class ResCompany(models.Model):
         """An amount in the company currency as a limit: 0 reads "no limit checked"."""
         self.ensure_one()
         if not amount:
-            return _("0 (no limit checked)")
+            return self.env._("0 (no limit checked)")
         return self._credit_format_money(amount, self.currency_id)
 
     def _credit_policy(self):

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 
@@ -105,7 +105,7 @@ class ResConfigSettings(models.TransientModel):
                 continue
             if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
                 raise AccessError(
-                    _(
+                    self.env._(
                         "Only credit managers can change the default credit limit of %(company)s "
                         "(from %(old)s to %(new)s): it is the limit of every customer without a limit "
                         "of their own, and credit control is on in this company. An administrator "
@@ -118,7 +118,7 @@ class ResConfigSettings(models.TransientModel):
                 )
             changes.append((company, old_limit, new_limit))
         super()._inverse_account_default_credit_limit()
-        reason = self.env.context.get("credit_change_reason") or _(
+        reason = self.env.context.get("credit_change_reason") or self.env._(
             "Default credit limit changed in the settings"
         )
         for company, old_limit, new_limit in changes:

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 # Who reads the credit data on a customer (the related fields are computed as superuser, so
@@ -201,7 +201,9 @@ class ResPartner(models.Model):
             super(ResPartner, partner).write({"credit_limit": limit})
         if old_limits:
             created = partners.sudo().browse([partner.id for partner in old_limits])
-            reason = self.env.context.get("credit_change_reason") or _("Set when the customer was created")
+            reason = self.env.context.get("credit_change_reason") or self.env._(
+                "Set when the customer was created"
+            )
             created.with_context(credit_change_reason=reason)._credit_record_limit_changes(
                 old_limits, create_profile=False
             )
@@ -269,7 +271,7 @@ class ResPartner(models.Model):
             partner_names = ", ".join(self.commercial_partner_id.mapped("display_name"))
         if not self.env.user.has_group("sale_credit_control.group_credit_manager"):
             raise AccessError(
-                _(
+                self.env._(
                     "Only credit managers can change credit limits in %(company)s, where credit "
                     "control is on (limit of %(partners)s). An administrator gives this right in "
                     "Settings > Users & Companies > Users: open the user and, in Access Rights "
@@ -280,7 +282,7 @@ class ResPartner(models.Model):
             )
         if not company.credit_allow_direct_limit_edit:
             raise UserError(
-                _(
+                self.env._(
                     "%(company)s does not allow editing credit limits directly: use a limit request "
                     "(Request Limit Change on the credit profile) to change the limit of %(partners)s.",
                     company=company.name,
@@ -294,7 +296,7 @@ class ResPartner(models.Model):
         ``create_profile=False`` (customers being created): no credit profile is created
         for the change; the history row joins the profile when there is one.
         """
-        reason = self.env.context.get("credit_change_reason") or _("Edited on the customer")
+        reason = self.env.context.get("credit_change_reason") or self.env._("Edited on the customer")
         history = self.env["credit.limit.history"]
         company = self.env.company
         # Refused above the cap of the customer's country (a limit request may go above it).
@@ -321,7 +323,7 @@ class ResPartner(models.Model):
             limit_vals = profile._credit_on_company_limit_set(old_limit, partner.credit_limit)
             history._record(profile, "credit_limit", old_limit, partner.credit_limit, reason, limit_vals)
             profile.message_post(
-                body=_(
+                body=self.env._(
                     "Credit limit changed from %(old)s to %(new)s by %(user)s: %(reason)s",
                     old=profile._format_amount(old_limit),
                     new=profile._format_amount(partner.credit_limit),
@@ -395,7 +397,7 @@ class ResPartner(models.Model):
         )
         if not profile:
             raise UserError(
-                _(
+                self.env._(
                     "%(partner)s has no credit profile in %(company)s yet: "
                     "there is no credit report to print.",
                     partner=commercial.display_name,

@@ -1,7 +1,7 @@
 import logging
 from contextlib import contextmanager
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..exceptions import CreditRefusal
@@ -220,7 +220,7 @@ class SaleOrder(models.Model):
         written = set().union(*(PROTECTED_ORDER_FIELDS & set(vals) for vals in vals_list))
         if written:
             raise AccessError(
-                _(
+                self.env._(
                     "The credit check relies on %(fields)s: only Odoo itself sets them.",
                     fields=", ".join(sorted(self._fields[name].string for name in written)),
                 )
@@ -253,7 +253,9 @@ class SaleOrder(models.Model):
             if refused:
                 # Offer the override request straight from the refusal.
                 raise CreditRefusal(
-                    error.args[0], refused.action_credit_request_approval(), _("Request Credit Approval")
+                    error.args[0],
+                    refused.action_credit_request_approval(),
+                    self.env._("Request Credit Approval"),
                 ) from error
             raise
         finally:
@@ -264,7 +266,7 @@ class SaleOrder(models.Model):
     def action_credit_request_approval(self):
         self.ensure_one()
         return {
-            "name": _("Request Credit Approval"),
+            "name": self.env._("Request Credit Approval"),
             "type": "ir.actions.act_window",
             "res_model": "credit.approval.request",
             "view_mode": "form",

@@ -3,7 +3,7 @@ order that grows."""
 
 from markupsafe import Markup
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from ..credit_policy.decision import BLOCKED, WARNING
@@ -162,7 +162,7 @@ class SaleOrder(models.Model):
                 decision,
                 facts,
                 decision.blocking_reasons,
-                note=_("Confirmed under approval %(approval)s.", approval=approval.name),
+                note=self.env._("Confirmed under approval %(approval)s.", approval=approval.name),
             )
             return False
         if self.env.user.has_group("sale_credit_control.group_credit_bypass"):
@@ -172,7 +172,9 @@ class SaleOrder(models.Model):
                 decision,
                 facts,
                 decision.blocking_reasons,
-                note=_("Confirmed by %(user)s, who may bypass the credit check.", user=self.env.user.name),
+                note=self.env._(
+                    "Confirmed by %(user)s, who may bypass the credit check.", user=self.env.user.name
+                ),
             )
             return False
         reasons_text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
@@ -182,7 +184,7 @@ class SaleOrder(models.Model):
             self, facts, reasons_text, order_state="pending" if pending else "blocked"
         )
         if pending:
-            return _(
+            return self.env._(
                 "%(order)s cannot be confirmed yet: the credit check of %(partner)s blocks it and the "
                 "override request %(approval)s is waiting for a credit manager's decision.\n%(reasons)s",
                 order=self.name,
@@ -191,7 +193,7 @@ class SaleOrder(models.Model):
                 reasons=reasons_text,
             )
         self.env.cr.cache[REFUSED_KEY] = self.id
-        return _(
+        return self.env._(
             "%(order)s cannot be confirmed: the credit check of %(partner)s blocks it.\n%(reasons)s\n"
             "Ask a credit manager for an override approval (Request Credit Approval on the order).",
             order=self.name,
@@ -211,7 +213,7 @@ class SaleOrder(models.Model):
             self.env["credit.check"]._prepare_vals(self, result, facts, text)
         )
         body = Markup("<p>%s</p><ul>%s</ul>") % (
-            note or _("Credit check warning:"),
+            note or self.env._("Credit check warning:"),
             Markup("").join(Markup("<li>%s</li>") % line for line in text.split("\n")),
         )
         self.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
@@ -233,7 +235,9 @@ class SaleOrder(models.Model):
                     decision,
                     facts,
                     decision.blocking_reasons,
-                    note=_("The customer confirmed this quotation online, but the credit check blocks it:"),
+                    note=self.env._(
+                        "The customer confirmed this quotation online, but the credit check blocks it:"
+                    ),
                 )
                 order._credit_notify_held()
                 held |= order
@@ -248,7 +252,7 @@ class SaleOrder(models.Model):
             self.sudo().activity_schedule(
                 "sale_credit_control.mail_activity_type_credit_hold",
                 user_id=user.id,
-                summary=_("Online confirmation held by the credit check"),
+                summary=self.env._("Online confirmation held by the credit check"),
                 note=self.credit_check_message,
             )
 
@@ -301,7 +305,7 @@ class SaleOrder(models.Model):
             return
         reasons_text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
         raise UserError(
-            _(
+            self.env._(
                 "%(order)s cannot grow from %(old)s to %(new)s: the credit check of %(partner)s blocks it.\n"
                 "%(reasons)s",
                 order=self.name,
@@ -323,7 +327,7 @@ class SaleOrder(models.Model):
         self.env["credit.check"].sudo().create(
             self.env["credit.check"]._prepare_vals(self, "system_amended", facts, text)
         )
-        note = _(
+        note = self.env._(
             "Odoo added lines to %(order)s (from %(old)s to %(new)s) although the credit check blocks it:",
             order=self.name,
             old=self._credit_format(previous_total),

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from ..credit_policy.decision import BLOCKED
 from .cron_batch import commit_cron_batch
@@ -58,7 +58,7 @@ class SaleOrder(models.Model):
         if approval.state == "approved":
             state, body = (
                 "approved",
-                _(
+                self.env._(
                     "Credit override %(approval)s approved by %(user)s up to %(amount)s: "
                     "the order can be confirmed.",
                     approval=approval.name,
@@ -69,7 +69,7 @@ class SaleOrder(models.Model):
         else:
             state, body = (
                 "rejected",
-                _(
+                self.env._(
                     "Credit override %(approval)s rejected by %(user)s: %(reason)s",
                     approval=approval.name,
                     user=self.env.user.name,
@@ -224,12 +224,14 @@ class SaleOrder(models.Model):
             return profile._explain(decision, facts, decision.warning_reasons)
         approval = self._credit_covering_approval(decision, facts)
         if approval:
-            return [_("Covered by the approved override %(approval)s.", approval=approval.name)]
+            return [self.env._("Covered by the approved override %(approval)s.", approval=approval.name)]
         text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
         if self.credit_check_state == "ready":
             self.write({"credit_check_state": "blocked", "credit_check_message": text})
             self.activity_unlink(["sale_credit_control.mail_activity_type_credit_ready"])
-            self._credit_post_lines(_("The credit check blocks this quotation again:"), text.split("\n"))
+            self._credit_post_lines(
+                self.env._("The credit check blocks this quotation again:"), text.split("\n")
+            )
         elif self.credit_check_message != text:
             self.write({"credit_check_message": text})
         return None
@@ -238,7 +240,7 @@ class SaleOrder(models.Model):
         """Mark this quotation ready to confirm and tell its salesperson."""
         self.ensure_one()
         self.write({"credit_check_state": "ready", "credit_check_message": "\n".join(lines) or False})
-        note = _("The credit check passes now: the quotation can be confirmed.")
+        note = self.env._("The credit check passes now: the quotation can be confirmed.")
         self._credit_post_lines(note, lines)
         user = (
             self.user_id

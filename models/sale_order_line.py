@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import AccessError
 
 # Stored fields the exposure of confirmed orders is computed from that Odoo computes itself:
@@ -53,7 +53,7 @@ class SaleOrderLine(models.Model):
         if not written or self.env.su or not any(self.company_id.mapped("credit_control_enabled")):
             return
         raise AccessError(
-            _(
+            self.env._(
                 "The credit check relies on %(fields)s of order lines: only Odoo itself sets them.",
                 fields=", ".join(sorted(self._fields[name].string for name in written)),
             )

@@ -3,7 +3,7 @@ from datetime import datetime, time
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL, formatLang
 
 from ..models.credit_scorecard_factor import MONEY_FACTOR_CODES
@@ -90,10 +90,10 @@ class ReportCreditProfile(models.AbstractModel):
     @api.model
     def _aging_label(self, bucket):
         if not bucket.is_due:
-            return _("Not Due")
+            return self.env._("Not Due")
         if bucket.last_day is None:
-            return _("Over %(days)s Days", days=bucket.first_day - 1)
-        return _("%(first)s-%(last)s Days", first=bucket.first_day, last=bucket.last_day)
+            return self.env._("Over %(days)s Days", days=bucket.first_day - 1)
+        return self.env._("%(first)s-%(last)s Days", first=bucket.first_day, last=bucket.last_day)
 
     @api.model
     def _factor_rows(self, rating, factor_labels):
@@ -102,7 +102,7 @@ class ReportCreditProfile(models.AbstractModel):
         for line in rating.breakdown or []:
             value = line.get("value")
             if value is None:
-                shown = _("missing")
+                shown = self.env._("missing")
             elif line.get("code") in MONEY_FACTOR_CODES:
                 shown = self.env["res.company"]._credit_format_money(value, rating.currency_id)
             else:

@@ -600,13 +600,13 @@ class CreditEffectivenessReview(models.TransientModel):
             sheet.set_column(0, len(header) - 1, 16)
 
         counts_header = [
-            _("Invoices"),
-            _("Late"),
-            _("Late Share"),
-            _("Written Off %(days)s d", days=WRITE_OFF_DAYS[0]),
-            _("Written Off %(days)s d Share", days=WRITE_OFF_DAYS[0]),
-            _("Written Off %(days)s d", days=WRITE_OFF_DAYS[1]),
-            _("Written Off %(days)s d Share", days=WRITE_OFF_DAYS[1]),
+            self.env._("Invoices"),
+            self.env._("Late"),
+            self.env._("Late Share"),
+            self.env._("Written Off %(days)s d", days=WRITE_OFF_DAYS[0]),
+            self.env._("Written Off %(days)s d Share", days=WRITE_OFF_DAYS[0]),
+            self.env._("Written Off %(days)s d", days=WRITE_OFF_DAYS[1]),
+            self.env._("Written Off %(days)s d Share", days=WRITE_OFF_DAYS[1]),
         ]
 
         def counts_row(counts):
@@ -621,21 +621,21 @@ class CreditEffectivenessReview(models.TransientModel):
             ]
 
         disc = result["discrimination"]
-        sheet = workbook.add_worksheet(_("Discrimination"))
+        sheet = workbook.add_worksheet(self.env._("Discrimination"))
         write_table(
             sheet,
             [
-                _("Company"),
-                _("Ratings From"),
-                _("Ratings To"),
-                _("Late Beyond (days)"),
-                _("Horizon (days)"),
-                _("Review Date"),
-                _("Ratings"),
-                _("Ratings With Invoices"),
-                _("Customers Late"),
-                _("AUC"),
-                _("Gini"),
+                self.env._("Company"),
+                self.env._("Ratings From"),
+                self.env._("Ratings To"),
+                self.env._("Late Beyond (days)"),
+                self.env._("Horizon (days)"),
+                self.env._("Review Date"),
+                self.env._("Ratings"),
+                self.env._("Ratings With Invoices"),
+                self.env._("Customers Late"),
+                self.env._("AUC"),
+                self.env._("Gini"),
             ],
             [
                 [
@@ -656,31 +656,36 @@ class CreditEffectivenessReview(models.TransientModel):
         )
         # counts_row puts shares at offsets 2, 4 and 6
         share_cols = {2, 4, 6}
-        sheet = workbook.add_worksheet(_("Grades"))
+        sheet = workbook.add_worksheet(self.env._("Grades"))
         write_table(
             sheet,
-            [_("Grade"), _("Ratings"), *counts_header, _("Breaks Monotonicity")],
+            [self.env._("Grade"), self.env._("Ratings"), *counts_header, self.env._("Breaks Monotonicity")],
             [
-                [line["grade"], line["ratings"], *counts_row(line), _("Yes") if line["breaks"] else _("No")]
+                [
+                    line["grade"],
+                    line["ratings"],
+                    *counts_row(line),
+                    self.env._("Yes") if line["breaks"] else self.env._("No"),
+                ]
                 for line in result["grades"]
             ],
             {col + 2: percent for col in share_cols},
         )
-        sheet = workbook.add_worksheet(_("Overrides"))
+        sheet = workbook.add_worksheet(self.env._("Overrides"))
         overrides = result["overrides"]
         write_table(
             sheet,
-            [_("Invoices Of"), *counts_header],
+            [self.env._("Invoices Of"), *counts_header],
             [
-                [_("Orders Confirmed Under an Override"), *counts_row(overrides["overridden"])],
-                [_("All Other Invoices"), *counts_row(overrides["rest"])],
+                [self.env._("Orders Confirmed Under an Override"), *counts_row(overrides["overridden"])],
+                [self.env._("All Other Invoices"), *counts_row(overrides["rest"])],
             ],
             {col + 1: percent for col in share_cols},
         )
-        sheet = workbook.add_worksheet(_("Managers"))
+        sheet = workbook.add_worksheet(self.env._("Managers"))
         write_table(
             sheet,
-            [_("Manager"), _("Approved"), _("Rejected"), *counts_header],
+            [self.env._("Manager"), self.env._("Approved"), self.env._("Rejected"), *counts_header],
             [
                 [
                     values["user_names"].get(line["user_id"], str(line["user_id"])),

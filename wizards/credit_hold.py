@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 
@@ -14,6 +14,6 @@ class CreditHold(models.TransientModel):
     def action_hold(self):
         self.ensure_one()
         if not (self.reason or "").strip():
-            raise UserError(_("Give the reason for the credit hold."))
+            raise UserError(self.env._("Give the reason for the credit hold."))
         self.profile_ids._put_on_hold(self.reason)
         return {"type": "ir.actions.act_window_close"}

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 
@@ -16,6 +16,8 @@ class CreditLimitRequestReject(models.TransientModel):
     def action_reject(self):
         self.ensure_one()
         if not (self.reason or "").strip():
-            raise UserError(_("Give the reason for rejecting %(request)s.", request=self.request_id.name))
+            raise UserError(
+                self.env._("Give the reason for rejecting %(request)s.", request=self.request_id.name)
+            )
         self.request_id.action_reject(self.reason)
         return {"type": "ir.actions.act_window_close"}

@@ -229,34 +229,34 @@ class CreditPortfolioExport(models.TransientModel):
             return text[:1].upper() + text[1:]
 
         columns = [
-            Column(_("Customer"), width=32),
-            Column(_("VAT")),
-            Column(_("Salesperson")),
-            Column(_("Sales Team")),
-            Column(_("Country")),
-            Column(_("Credit Mode"), width=12),
-            Column(_("Credit Limit (%(currency)s)", currency=money), "money", total="sum"),
+            Column(self.env._("Customer"), width=32),
+            Column(self.env._("VAT")),
+            Column(self.env._("Salesperson")),
+            Column(self.env._("Sales Team")),
+            Column(self.env._("Country")),
+            Column(self.env._("Credit Mode"), width=12),
+            Column(self.env._("Credit Limit (%(currency)s)", currency=money), "money", total="sum"),
             *(Column(f"{label(code)} ({money})", "money", total="sum") for code in part_codes),
             *(Column(f"{label(code)} ({money})", "money", total="sum") for code in capacity_codes),
-            Column(_("Total Capacity (%(currency)s)", currency=money), "money", total="sum"),
-            Column(_("Exposure (%(currency)s)", currency=money), "money", total="sum"),
-            Column(_("Available Credit (%(currency)s)", currency=money), "money", total="sum"),
-            Column(_("Utilization"), "percent"),
-            Column(_("Overdue Amount (%(currency)s)", currency=money), "money", total="sum"),
-            Column(_("Oldest Days Overdue"), "integer"),
-            Column(_("Grade"), width=8),
-            Column(_("Score"), "number"),
-            Column(_("Rated On"), "date"),
-            Column(_("On Hold"), width=9),
-            Column(_("Next Review"), "date"),
+            Column(self.env._("Total Capacity (%(currency)s)", currency=money), "money", total="sum"),
+            Column(self.env._("Exposure (%(currency)s)", currency=money), "money", total="sum"),
+            Column(self.env._("Available Credit (%(currency)s)", currency=money), "money", total="sum"),
+            Column(self.env._("Utilization"), "percent"),
+            Column(self.env._("Overdue Amount (%(currency)s)", currency=money), "money", total="sum"),
+            Column(self.env._("Oldest Days Overdue"), "integer"),
+            Column(self.env._("Grade"), width=8),
+            Column(self.env._("Score"), "number"),
+            Column(self.env._("Rated On"), "date"),
+            Column(self.env._("On Hold"), width=9),
+            Column(self.env._("Next Review"), "date"),
         ]
-        sheet = self._add_sheet(workbook, styles, _("Exposure"), columns)
+        sheet = self._add_sheet(workbook, styles, self.env._("Exposure"), columns)
         write_row = self._row_writer(sheet, styles, columns)
         rows = self._query_profile_rows(profiles)
         limit_rates = self._limit_rates(rows)
         partners = self.env["res.partner"].browse([row[0] for row in rows])
         figures = profile_model._exposure_figures(partners, company, as_of)
-        yes, no = _("Yes"), _("No")
+        yes, no = self.env._("Yes"), self.env._("No")
         customers = []
         by_grade = defaultdict(lambda: [0, 0.0, 0.0, 0])
         for row in map(ProfileRow._make, rows):
@@ -321,13 +321,13 @@ class CreditPortfolioExport(models.TransientModel):
         buckets = aging_from_sums({}, edges).buckets
         money = company.currency_id.name
         columns = [
-            Column(_("Customer"), width=32),
-            Column(_("VAT")),
+            Column(self.env._("Customer"), width=32),
+            Column(self.env._("VAT")),
             *(Column(f"{report._aging_label(bucket)} ({money})", "money", total="sum") for bucket in buckets),
-            Column(_("Total (%(currency)s)", currency=money), "money", total="sum"),
-            Column(_("Overdue (%(currency)s)", currency=money), "money", total="sum"),
+            Column(self.env._("Total (%(currency)s)", currency=money), "money", total="sum"),
+            Column(self.env._("Overdue (%(currency)s)", currency=money), "money", total="sum"),
         ]
-        sheet = self._add_sheet(workbook, styles, _("Aging"), columns)
+        sheet = self._add_sheet(workbook, styles, self.env._("Aging"), columns)
         write_row = self._row_writer(sheet, styles, columns)
         # ``aging_from_sums`` per customer, unrolled: the buckets are the database's indexes (0 for
         # not due), the total sums every bucket and the overdue amount all but the first, in order.
@@ -382,25 +382,25 @@ class CreditPortfolioExport(models.TransientModel):
         one_currency = len({row[9] for row in rows}) <= 1
         states = dict(approval_model._fields["state"]._description_selection(self.env))
         columns = [
-            Column(_("Reference"), width=14),
-            Column(_("Order"), width=14, total="count"),
-            Column(_("Customer"), width=32),
-            Column(_("Requested By")),
-            Column(_("State"), width=11),
-            Column(_("Decided By")),
-            Column(_("Requested On"), "datetime"),
-            Column(_("Decided On"), "datetime"),
-            Column(_("Valid Until"), "date"),
-            Column(_("Order Currency"), width=9),
-            Column(_("Order Total"), "money", total="sum" if one_currency else None),
-            Column(_("Approved Amount"), "money", total="sum" if one_currency else None),
-            Column(_("Credit Limit (%(currency)s)", currency=money), "money"),
-            Column(_("Exposure Before Order (%(currency)s)", currency=money), "money"),
-            Column(_("Exposure After Order (%(currency)s)", currency=money), "money"),
-            Column(_("Request Reason"), width=40),
-            Column(_("Decision Reason"), width=40),
+            Column(self.env._("Reference"), width=14),
+            Column(self.env._("Order"), width=14, total="count"),
+            Column(self.env._("Customer"), width=32),
+            Column(self.env._("Requested By")),
+            Column(self.env._("State"), width=11),
+            Column(self.env._("Decided By")),
+            Column(self.env._("Requested On"), "datetime"),
+            Column(self.env._("Decided On"), "datetime"),
+            Column(self.env._("Valid Until"), "date"),
+            Column(self.env._("Order Currency"), width=9),
+            Column(self.env._("Order Total"), "money", total="sum" if one_currency else None),
+            Column(self.env._("Approved Amount"), "money", total="sum" if one_currency else None),
+            Column(self.env._("Credit Limit (%(currency)s)", currency=money), "money"),
+            Column(self.env._("Exposure Before Order (%(currency)s)", currency=money), "money"),
+            Column(self.env._("Exposure After Order (%(currency)s)", currency=money), "money"),
+            Column(self.env._("Request Reason"), width=40),
+            Column(self.env._("Decision Reason"), width=40),
         ]
-        sheet = self._add_sheet(workbook, styles, _("Approvals"), columns)
+        sheet = self._add_sheet(workbook, styles, self.env._("Approvals"), columns)
         for index, row in enumerate(rows, start=1):
             values = list(row)
             values[4] = states.get(row[4], row[4])
@@ -443,19 +443,19 @@ class CreditPortfolioExport(models.TransientModel):
         )
         settings = dict(history_model._fields["field_name"]._description_selection(self.env))
         columns = [
-            Column(_("Date"), "datetime"),
-            Column(_("Customer"), width=32, total="count"),
-            Column(_("Setting")),
-            Column(_("Old Value")),
-            Column(_("New Value")),
-            Column(_("Old Limit Currency"), width=9),
-            Column(_("Old Limit"), "money"),
-            Column(_("New Limit Currency"), width=9),
-            Column(_("New Limit"), "money"),
-            Column(_("Changed By")),
-            Column(_("Reason"), width=40),
+            Column(self.env._("Date"), "datetime"),
+            Column(self.env._("Customer"), width=32, total="count"),
+            Column(self.env._("Setting")),
+            Column(self.env._("Old Value")),
+            Column(self.env._("New Value")),
+            Column(self.env._("Old Limit Currency"), width=9),
+            Column(self.env._("Old Limit"), "money"),
+            Column(self.env._("New Limit Currency"), width=9),
+            Column(self.env._("New Limit"), "money"),
+            Column(self.env._("Changed By")),
+            Column(self.env._("Reason"), width=40),
         ]
-        sheet = self._add_sheet(workbook, styles, _("Limit changes"), columns)
+        sheet = self._add_sheet(workbook, styles, self.env._("Limit changes"), columns)
         for index, row in enumerate(rows, start=1):
             values = list(row)
             values[0] = self._local_datetime(row[0])
@@ -478,19 +478,19 @@ class CreditPortfolioExport(models.TransientModel):
         customers = sum(values[0] for values in by_grade.values())
         exposure = sum(values[1] for values in by_grade.values())
         columns = [
-            Column(_("Grade"), width=12),
-            Column(_("Customers"), "integer", total="sum"),
-            Column(_("Share of Customers"), "percent", total="sum"),
-            Column(_("Exposure (%(currency)s)", currency=money), "money", total="sum"),
-            Column(_("Share of Exposure"), "percent", total="sum"),
-            Column(_("Average Score"), "number"),
+            Column(self.env._("Grade"), width=12),
+            Column(self.env._("Customers"), "integer", total="sum"),
+            Column(self.env._("Share of Customers"), "percent", total="sum"),
+            Column(self.env._("Exposure (%(currency)s)", currency=money), "money", total="sum"),
+            Column(self.env._("Share of Exposure"), "percent", total="sum"),
+            Column(self.env._("Average Score"), "number"),
         ]
-        sheet = self._add_sheet(workbook, styles, _("Ratings"), columns)
+        sheet = self._add_sheet(workbook, styles, self.env._("Ratings"), columns)
         ordered = sorted(by_grade, key=lambda code: (not code, rank.get(code, len(rank)), code))
         for index, code in enumerate(ordered, start=1):
             count, grade_exposure, score_sum, scored = by_grade[code]
             values = [
-                code or _("Not Rated"),
+                code or self.env._("Not Rated"),
                 count,
                 count / customers if customers else 0.0,
                 grade_exposure,

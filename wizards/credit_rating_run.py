@@ -1,6 +1,6 @@
 from ast import literal_eval
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 
@@ -69,9 +69,9 @@ class CreditRatingRun(models.TransientModel):
         try:
             domain = literal_eval(self.partner_domain or "[]")
         except (ValueError, SyntaxError) as error:
-            raise UserError(_("The customer filter is not valid: %(error)s", error=error)) from error
+            raise UserError(self.env._("The customer filter is not valid: %(error)s", error=error)) from error
         if not isinstance(domain, list):
-            raise UserError(_("The customer filter must be a list of conditions."))
+            raise UserError(self.env._("The customer filter must be a list of conditions."))
         # Customers of other companies are never rated in this one.
         return expression.AND([domain, self.env["res.partner"]._check_company_domain(self.company_id)])
 
@@ -80,7 +80,7 @@ class CreditRatingRun(models.TransientModel):
         self.ensure_one()
         if not self.env.su and self.company_id not in self.env.companies:
             raise AccessError(
-                _(
+                self.env._(
                     "You cannot rate customers in %(company)s: it is not one of your active companies.",
                     company=self.company_id.sudo().name,
                 )
@@ -110,10 +110,10 @@ class CreditRatingRun(models.TransientModel):
         engine._check_rating_rights()
         self._check_run_company()
         if self.date > fields.Date.context_today(self):
-            raise UserError(_("Customers cannot be rated as of a future date."))
+            raise UserError(self.env._("Customers cannot be rated as of a future date."))
         partners = self._partners()
         if not partners:
-            raise UserError(_("No customer to rate: select customers or widen the filter."))
+            raise UserError(self.env._("No customer to rate: select customers or widen the filter."))
         if self.target == "selection":
             engine._check_partners_company(self.partner_ids.ids, self.company_id)
         ratings = engine._rate_partners(partners, self.company_id, as_of=self.date, trigger="batch")
