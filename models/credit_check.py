@@ -1,3 +1,4 @@
+import json
 import logging
 from datetime import timedelta
 
@@ -5,6 +6,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+from odoo.tools.sql import column_exists, rename_column
 
 _logger = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ class CreditCheck(models.Model):
     _check_company_auto = True
 
     order_id = fields.Many2one(
-        "sale.order", string="Order", index=True, ondelete="cascade", readonly=True, check_company=True
+        "sale.order", index=True, ondelete="cascade", readonly=True, check_company=True
     )
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, readonly=True, check_company=True
@@ -40,11 +42,38 @@ class CreditCheck(models.Model):
     user_id = fields.Many2one("res.users", string="Checked For", required=True, readonly=True)
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
     result = fields.Selection(CHECK_RESULTS, required=True, readonly=True)
-    reasons = fields.Text(readonly=True)
+    reason_data = fields.Json(
+        readonly=True,
+        copy=False,
+        help="What the check decided, as reason codes and figures: rendered in each reader's language.",
+    )
+    reasons = fields.Text(compute="_compute_reasons", help="The reasons of the check, in your language.")
+    recorded_reasons = fields.Text(
+        readonly=True,
+        copy=False,
+        help="The reasons as text, of checks recorded before their data was kept (shown as they are).",
+    )
     credit_limit = fields.Monetary(readonly=True)
     exposure_before = fields.Monetary(readonly=True)
     exposure_after = fields.Monetary(readonly=True)
     order_amount = fields.Monetary(readonly=True, help="Amount of the order adding to the exposure.")
+
+    def _auto_init(self):
+        # The reasons were stored as text in the column "reasons" (the checker's language); that
+        # text is kept, as recorded, for the checks without reason data.
+        if column_exists(self.env.cr, self._table, "reasons") and not column_exists(
+            self.env.cr, self._table, "recorded_reasons"
+        ):
+            rename_column(self.env.cr, self._table, "reasons", "recorded_reasons")
+        return super()._auto_init()
+
+    @api.depends("reason_data", "recorded_reasons")
+    @api.depends_context("lang")
+    def _compute_reasons(self):
+        profiles = self.env["credit.profile"]
+        for check in self:
+            data = check.reason_data
+            check.reasons = profiles._credit_render_reason_text(data) if data else check.recorded_reasons
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -55,14 +84,14 @@ class CreditCheck(models.Model):
         return checks
 
     @api.model
-    def _prepare_vals(self, order, result, facts, reasons_text):
+    def _prepare_vals(self, order, result, facts, reason_data):
         return {
             "order_id": order.id,
             "partner_id": order._credit_customer().id,
             "company_id": order.company_id.id,
             "user_id": self.env.uid,
             "result": result,
-            "reasons": reasons_text,
+            "reason_data": reason_data,
             "credit_limit": facts.limit,
             "exposure_before": facts.exposure.before_order,
             "exposure_after": facts.exposure.total,
@@ -70,7 +99,7 @@ class CreditCheck(models.Model):
         }
 
     @api.model
-    def _record_outlasting_rollback(self, order, facts, reasons_text, order_state="blocked"):
+    def _record_outlasting_rollback(self, order, facts, reason_data, order_state="blocked"):
         """Record a blocked attempt in its own transaction.
 
         The confirmation is refused by raising a ``UserError``, which rolls the
@@ -82,7 +111,7 @@ class CreditCheck(models.Model):
         committed yet, a lock, no free connection) is logged, and the refusal is
         still the user's answer, never a server error.
         """
-        vals = self._prepare_vals(order, "blocked", facts, reasons_text)
+        vals = self._prepare_vals(order, "blocked", facts, reason_data)
         # In Odoo's test mode the other cursor shares this transaction: let it see pending writes.
         self.env.flush_all()
         try:
@@ -93,45 +122,57 @@ class CreditCheck(models.Model):
                 if not env["credit.check"]._is_retry_of(vals):
                     check = env["credit.check"].with_context(credit_decision_log_later=True).create(vals)
                     env["credit.decision.log"]._log_checks_outlasting(check, self.env.cr)
-                self._mark_order_blocked(cr, order.id, reasons_text, order_state)
+                self._mark_order_blocked(cr, order.id, reason_data, order_state)
         except Exception:  # noqa: BLE001 - the refusal must reach the user whatever happens here
             _logger.warning(
                 "The blocked credit check of %s could not be recorded.", order.name, exc_info=True
             )
-        order.invalidate_recordset(["credit_check_state", "credit_check_message", "credit_check_ids"])
+        order.invalidate_recordset(
+            [
+                "credit_check_state",
+                "credit_check_reason_data",
+                "credit_check_recorded_message",
+                "credit_check_message",
+                "credit_check_ids",
+            ]
+        )
 
     def _is_retry_of(self, vals):
         """Whether the same attempt (order, user, reasons with their figures) was recorded moments ago."""
         since = fields.Datetime.now() - timedelta(seconds=RETRY_WINDOW_SECONDS)
-        return bool(
-            self.search_count(
-                [
-                    ("order_id", "=", vals["order_id"]),
-                    ("user_id", "=", vals["user_id"]),
-                    ("result", "=", vals["result"]),
-                    ("date", ">=", since),
-                    ("reasons", "=", vals["reasons"]),
-                ],
-                limit=1,
-            )
+        recent = self.search(
+            [
+                ("order_id", "=", vals["order_id"]),
+                ("user_id", "=", vals["user_id"]),
+                ("result", "=", vals["result"]),
+                ("date", ">=", since),
+            ]
         )
+        return any(check.reason_data == vals["reason_data"] for check in recent)
 
     @api.model
-    def _mark_order_blocked(self, cr, order_id, reasons_text, order_state="blocked"):
+    def _mark_order_blocked(self, cr, order_id, reason_data, order_state="blocked"):
         # NOWAIT: if this very transaction's caller holds the order row, waiting would deadlock.
         try:
             with cr.savepoint():
                 cr.execute(SQL("SELECT id FROM sale_order WHERE id = %s FOR NO KEY UPDATE NOWAIT", order_id))
                 cr.execute(
                     SQL(
-                        "UPDATE sale_order SET credit_check_state = %s, credit_check_message = %s"
-                        " WHERE id = %s",
+                        "UPDATE sale_order SET credit_check_state = %s, credit_check_reason_data = %s::jsonb,"
+                        " credit_check_recorded_message = NULL WHERE id = %s",
                         order_state,
-                        reasons_text,
+                        json.dumps(reason_data),
                         order_id,
                     )
                 )
         except pg_errors.LockNotAvailable:
             _logger.info(
                 "Order %s is locked; its blocked credit status is kept in the check log only.", order_id
+            )
+
+    @api.depends("order_id.name", "partner_id.name")
+    def _compute_display_name(self):
+        for check in self:
+            check.display_name = self.env._(
+                "Credit check of %(document)s", document=check.order_id.name or check.partner_id.name or ""
             )

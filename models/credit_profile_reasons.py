@@ -1,33 +1,118 @@
-"""The texts explaining a credit decision, one renderer per reason code."""
+"""The texts explaining a credit decision, one renderer per reason code.
 
-from odoo import fields, models
+A check stores what it decided as data (:meth:`CreditProfile._credit_reason_data`: reason codes,
+actions and figures, amounts as numbers, dates as ISO strings) and every reader gets it rendered in
+their own language (:meth:`CreditProfile._credit_render_reasons`)."""
+
+from collections.abc import Mapping
+from datetime import date
+
+from odoo import api, fields, models
 from odoo.tools import format_date, formatLang
+
+from ..credit_policy.decision import Reason
+
+# Version of the stored reason data (``reason_data``): a renderer reads the versions it knows.
+REASON_DATA_VERSION = 1
+
+
+def _jsonable(value):
+    """``value`` as JSON holds it: dates as ISO strings, tuples as lists, numbers exact."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value
 
 
 class CreditProfile(models.Model):
-    _inherit = "credit.profile"
+    _inherit = "credit.profile"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     def _explain(self, decision, facts, reasons=None):
-        """Translated lines explaining ``reasons`` (default: all of the decision's), with figures."""
+        """Lines explaining ``reasons`` (default: all of the decision's) in the current language:
+        one per reason, then the notes on the amounts."""
+        data = self._credit_reason_data(decision, facts, reasons)
+        lines, notes = self._credit_render_reasons(data)
+        return lines + notes
+
+    def _credit_reason_data(self, decision, facts, reasons=None):
+        """What a check decided, as data to store and render later in each reader's language:
+        the reasons' codes, actions and figures (amounts in the company currency ``currency_id``,
+        dates as ISO strings) and what the notes on the amounts need. No sentence in it."""
         self.ensure_one()
-        lines = [self._explain_reason(reason) for reason in (reasons or decision.reasons)]
         prepaid = facts.order_amount - facts.exposure.current_order
-        if prepaid > 0:
-            lines.append(
+        return {
+            "version": REASON_DATA_VERSION,
+            "partner_id": self.partner_id.id,
+            "company_id": self.company_id.id,
+            "currency_id": self.company_id.currency_id.id,
+            "check_date": facts.check_date.isoformat(),
+            "prepaid": prepaid if prepaid > 0 else 0.0,
+            "reasons": [
+                {"code": reason.code, "action": reason.action, "figures": self._credit_reason_figures(reason)}
+                for reason in (reasons or decision.reasons)
+            ],
+        }
+
+    def _credit_reason_figures(self, reason):
+        """A reason's figures as JSON, with the ids of the records named by their name in them."""
+        figures = _jsonable(reason.figures)
+        if figures.get("limit_currency") and figures["limit_currency"] == self.limit_currency_id.name:
+            figures["limit_currency_id"] = self.limit_currency_id.id
+        if reason.code == "deposit" and figures.get("source") == "country" and self.partner_id.country_id:
+            figures["country_id"] = self.partner_id.country_id.id
+        return figures
+
+    @api.model
+    def _credit_render_reasons(self, data):
+        """``(lines, notes)``: the reasons of ``data`` (see :meth:`_credit_reason_data`) in the
+        current language, one line each, and the notes on their amounts, once per message."""
+        profile = self._credit_reader_profile(data)
+        lines = [
+            profile._explain_reason(Reason(item["code"], item.get("action", ""), item.get("figures") or {}))
+            for item in data.get("reasons") or ()
+        ]
+        return lines, profile._credit_reason_notes(data)
+
+    @api.model
+    def _credit_render_reason_text(self, data):
+        """The message of ``data`` as one text: the reasons, one a line, then the notes."""
+        lines, notes = self._credit_render_reasons(data)
+        return "\n".join(lines + notes)
+
+    @api.model
+    def _credit_reader_profile(self, data):
+        """A profile (in memory, never written) of the customer and company of ``data``, in the
+        current language: the texts read their names and currency from it."""
+        return (
+            self.env["credit.profile"]
+            .sudo()
+            .new({"partner_id": data.get("partner_id"), "company_id": data.get("company_id")})
+        )
+
+    def _credit_reason_notes(self, data):
+        """The notes after the reasons: what was paid online and not booked, and the currency of
+        the amounts with the date of their conversion."""
+        notes = []
+        if data.get("prepaid"):
+            notes.append(
                 self.env._(
                     "Paid online for this order and not yet booked: %(prepaid)s, deducted from the order. "
                     "Payments already booked are in the open receivables and count only there.",
-                    prepaid=self._format_amount(prepaid),
+                    prepaid=self._format_amount(data["prepaid"]),
                 )
             )
-        lines.append(
+        currency = self.env["res.currency"].browse(data.get("currency_id")) or self.company_id.currency_id
+        notes.append(
             self.env._(
                 "Amounts in %(currency)s; other currencies converted at the rate of %(date)s.",
-                currency=self.currency_id.name,
-                date=format_date(self.env, facts.check_date),
+                currency=currency.name,
+                date=format_date(self.env, data.get("check_date")),
             )
         )
-        return lines
+        return notes
 
     def _explain_reason(self, reason):
         render = self._credit_reason_texts().get(reason.code)
@@ -65,7 +150,7 @@ class CreditProfile(models.Model):
                 "Customers in %(country)s (country risk class %(risk_class)s) pay a deposit of %(percent)s%% "
                 "before confirmation: %(required)s, paid %(paid)s, missing %(missing)s. The customer can pay "
                 "it online (Online payment on the quotation).",
-                country=fig["country"],
+                country=self.env["res.country"].browse(fig.get("country_id")).name or fig["country"],
                 risk_class=fig["country_risk_class"],
                 percent=fig["deposit_percent"],
                 required=self._format_amount(fig["required_amount"]),
@@ -189,7 +274,7 @@ class CreditProfile(models.Model):
 
     def _text_limit_currency(self, fig):
         """A limit set in another currency: ``USD 10,000.00 (= EUR 9,150.00 at the rate of 12/02/2026)``."""
-        currency = self.limit_currency_id
+        currency = self.env["res.currency"].browse(fig.get("limit_currency_id")) or self.limit_currency_id
         if currency.name != fig["limit_currency"]:
             currency = (
                 self.env["res.currency"]

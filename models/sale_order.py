@@ -29,6 +29,9 @@ ONLINE_KEY = "sale_credit_control.online_confirmation"
 REFUSED_KEY = "sale_credit_control.refused_order"
 # Quotations in the held-orders queue: re-evaluated when the customer's credit changes.
 HELD_STATES = ("blocked", "rejected", "ready")
+# Quotations shown as held (Held Orders, its analysis, the portal): the queue's, plus those waiting
+# for a credit manager's decision (not re-evaluated: the approval decides them).
+SHOWN_HELD_STATES = ("blocked", "rejected", "pending", "ready")
 # Stored fields the credit check relies on that Odoo computes: nobody but the system writes them
 # (readonly in a view protects nothing over RPC).
 PROTECTED_ORDER_FIELDS = frozenset(
@@ -40,6 +43,8 @@ PROTECTED_ORDER_FIELDS = frozenset(
         "invoice_status",
         "credit_check_state",
         "credit_check_message",
+        "credit_check_reason_data",
+        "credit_check_recorded_message",
         "credit_reevaluated_date",
     )
 )
@@ -59,7 +64,7 @@ APPROVAL_BINDING_FIELDS = frozenset(
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _inherit = "sale.order"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     credit_check_state = fields.Selection(
         CREDIT_CHECK_STATES,
@@ -70,7 +75,17 @@ class SaleOrder(models.Model):
         tracking=True,
         index=True,
     )
-    credit_check_message = fields.Text(string="Credit Check", copy=False, readonly=True)
+    credit_check_message = fields.Text(
+        string="Credit Check",
+        compute="_compute_credit_check_message",
+        inverse="_inverse_credit_check_message",
+        readonly=True,
+        groups="base.group_user",  # internal wording: portal customers read /my/credit instead
+        help="Why the credit check holds or warns about the order, in your language.",
+    )
+    credit_check_reason_data = fields.Json(copy=False, readonly=True, groups="base.group_user")
+    credit_check_recorded_message = fields.Text(copy=False, readonly=True, groups="base.group_user")
+    credit_control_enabled = fields.Boolean(related="company_id.credit_control_enabled")
     credit_check_ids = fields.One2many("credit.check", "order_id", string="Credit Checks")
     credit_approval_ids = fields.One2many("credit.approval", "order_id", string="Credit Approvals")
     credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
@@ -100,7 +115,7 @@ class SaleOrder(models.Model):
         held_since = self._credit_held_since_map()
         now = fields.Datetime.now()
         for order in self:
-            since = held_since.get(order.id) if order.credit_check_state in HELD_STATES else False
+            since = held_since.get(order.id) if order.credit_check_state in SHOWN_HELD_STATES else False
             order.credit_held_since = since or False
             order.credit_held_days = (now - since).days if since else 0
 
@@ -115,19 +130,21 @@ class SaleOrder(models.Model):
 
     @api.depends("company_id", "partner_id", "partner_invoice_id")
     def _compute_require_payment(self):
-        super()._compute_require_payment()
+        result = super()._compute_require_payment()
         deposits = self._credit_grade_deposit_percents()
         for order in self:
             if deposits.get(order):
                 order.require_payment = True
+        return result
 
     @api.depends("require_payment", "partner_id", "partner_invoice_id")
     def _compute_prepayment_percent(self):
-        super()._compute_prepayment_percent()
+        result = super()._compute_prepayment_percent()
         deposits = self._credit_grade_deposit_percents()
         for order in self:
             if deposits.get(order):
                 order.prepayment_percent = deposits[order] / 100.0
+        return result
 
     def _credit_grade_deposit_percents(self):
         """``{order: deposit share (0-100)}`` the customers' grades and countries require where credit
@@ -204,7 +221,10 @@ class SaleOrder(models.Model):
         )
         with_todos.difference_update(self.ids)
         if orders:
-            orders.sudo().activity_unlink(CONFIRMED_ACTIVITY_TYPES)
+            orders.sudo().activity_feedback(
+                CONFIRMED_ACTIVITY_TYPES, feedback=self.env._("The order is confirmed.")
+            )
+            orders.sudo().credit_approval_ids._close_for_confirmed_order()
 
     def _credit_check_protected_fields(self, vals_list):
         """Refuse writes of the computed figures the check reads, where credit control is on."""

@@ -3,15 +3,48 @@ order that grows."""
 
 from markupsafe import Markup
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.sql import column_exists, rename_column
 
 from ..credit_policy.decision import BLOCKED, WARNING
 from .sale_order import CHECKED_KEY, QUIET_CHECK_STATES, REFUSED_KEY, TODO_KEY
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _inherit = "sale.order"  # pylint: disable=consider-merging-classes-inherited  # split by topic
+
+    def _auto_init(self):
+        # The message was stored as text in the column "credit_check_message" (the checker's
+        # language); that text is kept, as recorded, for the orders without reason data.
+        if column_exists(self.env.cr, self._table, "credit_check_message") and not column_exists(
+            self.env.cr, self._table, "credit_check_recorded_message"
+        ):
+            rename_column(self.env.cr, self._table, "credit_check_message", "credit_check_recorded_message")
+        return super()._auto_init()
+
+    @api.depends("credit_check_reason_data", "credit_check_recorded_message")
+    @api.depends_context("lang")
+    def _compute_credit_check_message(self):
+        """The reasons of the last check rendered in the reader's language; a message recorded as
+        text (before reason data was kept, or written as text) as it is."""
+        profiles = self.env["credit.profile"]
+        for order in self:
+            data = order.credit_check_reason_data
+            order.credit_check_message = (
+                profiles._credit_render_reason_text(data) if data else order.credit_check_recorded_message
+            )
+
+    def _inverse_credit_check_message(self):
+        """A message written as text is shown as written, to every reader."""
+        for order in self:
+            order.credit_check_reason_data = False
+            order.credit_check_recorded_message = order.credit_check_message
+
+    def _credit_message_vals(self, reason_data):
+        """The values showing ``reason_data`` (see ``credit.profile._credit_reason_data``) as the
+        order's credit message."""
+        return {"credit_check_reason_data": reason_data, "credit_check_recorded_message": False}
 
     # ------------------------------------------------------------
     # CREDIT CHECK
@@ -177,11 +210,13 @@ class SaleOrder(models.Model):
                 ),
             )
             return False
-        reasons_text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
+        reason_data = profile._credit_reason_data(decision, facts, decision.blocking_reasons)
+        # The refusal is read by whoever confirms: in their language.
+        reasons_text = profile._credit_render_reason_text(reason_data)
         pending = self.credit_approval_ids.filtered(lambda a: a.state == "pending")[:1]
         # Written in a transaction of its own: the refusal rolls this one back.
         self.env["credit.check"]._record_outlasting_rollback(
-            self, facts, reasons_text, order_state="pending" if pending else "blocked"
+            self, facts, reason_data, order_state="pending" if pending else "blocked"
         )
         if pending:
             return self.env._(
@@ -203,18 +238,20 @@ class SaleOrder(models.Model):
 
     def _credit_log_outcome(self, result, profile, decision, facts, reasons, note=None):
         """Record a non-blocking outcome on the order: status, check record and chatter note."""
-        text = "\n".join(profile._explain(decision, facts, reasons))
+        reason_data = profile._credit_reason_data(decision, facts, reasons)
         state = result
         if result == "held_online":
             pending = "pending" in self.credit_approval_ids.mapped("state")
             state = "pending" if pending else "blocked"
-        self.sudo().write({"credit_check_state": state, "credit_check_message": text})
+        self.sudo().write({"credit_check_state": state, **self._credit_message_vals(reason_data)})
         self.env["credit.check"].sudo().create(
-            self.env["credit.check"]._prepare_vals(self, result, facts, text)
+            self.env["credit.check"]._prepare_vals(self, result, facts, reason_data)
         )
-        body = Markup("<p>%s</p><ul>%s</ul>") % (
+        lines, notes = profile._credit_render_reasons(reason_data)
+        body = Markup("<p>%s</p><ul>%s</ul>%s") % (
             note or self.env._("Credit check warning:"),
-            Markup("").join(Markup("<li>%s</li>") % line for line in text.split("\n")),
+            Markup("").join(Markup("<li>%s</li>") % line for line in lines),
+            Markup("").join(Markup("<p>%s</p>") % line for line in notes),
         )
         self.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
 
@@ -249,11 +286,13 @@ class SaleOrder(models.Model):
         self.ensure_one()
         users = self.user_id | self.env["res.company"]._credit_manager_users(self.company_id)
         for user in users:
-            self.sudo().activity_schedule(
+            # Each one reads the note in their own language.
+            order = self.with_context(lang=user.lang or self.env.lang)
+            order.sudo().activity_schedule(
                 "sale_credit_control.mail_activity_type_credit_hold",
                 user_id=user.id,
-                summary=self.env._("Online confirmation held by the credit check"),
-                note=self.credit_check_message,
+                summary=order.env._("Online confirmation held by the credit check"),
+                note=order.credit_check_message,
             )
 
     def _credit_batch_ids(self):
@@ -323,9 +362,10 @@ class SaleOrder(models.Model):
         profile, decision, facts = self._credit_amendment_facts()
         if decision.state != BLOCKED or self._credit_covering_approval(decision, facts):
             return
-        text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
+        reason_data = profile._credit_reason_data(decision, facts, decision.blocking_reasons)
+        text = profile._credit_render_reason_text(reason_data)
         self.env["credit.check"].sudo().create(
-            self.env["credit.check"]._prepare_vals(self, "system_amended", facts, text)
+            self.env["credit.check"]._prepare_vals(self, "system_amended", facts, reason_data)
         )
         note = self.env._(
             "Odoo added lines to %(order)s (from %(old)s to %(new)s) although the credit check blocks it:",

@@ -51,7 +51,7 @@ class HeldBatchFigures:
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _inherit = "sale.order"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     def _credit_on_approval_decided(self, approval):
         self.ensure_one()
@@ -177,15 +177,15 @@ class SaleOrder(models.Model):
             for order in customer_orders.sorted(lambda o: (held_since.get(o.id) or o.create_date, o.id)):
                 try:
                     with self.env.cr.savepoint():
-                        lines = order.with_context(
+                        message_vals = order.with_context(
                             credit_confirm_batch=(passing | order).ids
                         )._credit_reevaluate_one()
                 except Exception:
                     _logger.exception("Re-evaluating the credit of held quotation %s failed.", order.name)
                     continue
-                if lines is not None:
+                if message_vals is not None:
                     if order.credit_check_state != "ready":
-                        order._credit_mark_ready(lines)
+                        order._credit_mark_ready(message_vals)
                         became_ready |= order
                     passing |= order
         orders.write({"credit_reevaluated_date": fields.Datetime.now()})
@@ -213,35 +213,45 @@ class SaleOrder(models.Model):
     def _credit_reevaluate_one(self):
         """Check this held quotation as a confirmation would (no lock, no confirmation).
 
-        Returns the lines explaining why it passes (a list, possibly empty), or ``None``
-        after recording why it is still blocked.
+        Returns the order values of the message explaining why it passes (its warnings as
+        reason data, the approval covering it, or none), or ``None`` after recording why it is
+        still blocked.
         """
         self.ensure_one()
         profile, decision, facts = self._credit_evaluate(lock=False)
         if decision.state != BLOCKED:
             if not decision.warning_reasons:
-                return []
-            return profile._explain(decision, facts, decision.warning_reasons)
+                return {"credit_check_message": False}
+            return self._credit_message_vals(
+                profile._credit_reason_data(decision, facts, decision.warning_reasons)
+            )
         approval = self._credit_covering_approval(decision, facts)
         if approval:
-            return [self.env._("Covered by the approved override %(approval)s.", approval=approval.name)]
-        text = "\n".join(profile._explain(decision, facts, decision.blocking_reasons))
+            return {
+                "credit_check_message": self.env._(
+                    "Covered by the approved override %(approval)s.", approval=approval.name
+                )
+            }
+        reason_data = profile._credit_reason_data(decision, facts, decision.blocking_reasons)
         if self.credit_check_state == "ready":
-            self.write({"credit_check_state": "blocked", "credit_check_message": text})
+            self.write({"credit_check_state": "blocked", **self._credit_message_vals(reason_data)})
             self.activity_unlink(["sale_credit_control.mail_activity_type_credit_ready"])
             self._credit_post_lines(
-                self.env._("The credit check blocks this quotation again:"), text.split("\n")
+                self.env._("The credit check blocks this quotation again:"),
+                profile._credit_render_reason_text(reason_data).split("\n"),
             )
-        elif self.credit_check_message != text:
-            self.write({"credit_check_message": text})
+        elif self.credit_check_reason_data != reason_data:
+            self.write(self._credit_message_vals(reason_data))
         return None
 
-    def _credit_mark_ready(self, lines):
-        """Mark this quotation ready to confirm and tell its salesperson."""
+    def _credit_mark_ready(self, message_vals):
+        """Mark this quotation ready to confirm, with the message of ``message_vals``, and tell its
+        salesperson."""
         self.ensure_one()
-        self.write({"credit_check_state": "ready", "credit_check_message": "\n".join(lines) or False})
+        self.write({"credit_check_state": "ready", **message_vals})
         note = self.env._("The credit check passes now: the quotation can be confirmed.")
-        self._credit_post_lines(note, lines)
+        message = self.credit_check_message
+        self._credit_post_lines(note, message.split("\n") if message else [])
         user = (
             self.user_id
             or self.env["credit.profile"]
@@ -300,7 +310,7 @@ class SaleOrder(models.Model):
 
 
 class CreditProfile(models.Model):
-    _inherit = "credit.profile"
+    _inherit = "credit.profile"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     @api.model
     def _exposure_figures(self, partners, company, check_date, exclude_order_ids=()):

@@ -67,7 +67,7 @@ JOBS = {
     "warning": ("ir_cron_credit_warning", "warning rules (first run)"),
     "warning_again": ("ir_cron_credit_warning", "warning rules (next night)"),
     "review": ("ir_cron_credit_review", "schedule reviews"),
-    "rating": ("credit_rating_cron", "rate customers due"),
+    "rating": ("ir_cron_credit_rating", "rate customers due"),
 }
 
 
@@ -153,7 +153,7 @@ class JobSeeder(PortfolioSeeder):
                 "state": "'draft'",
                 "invoice_status": "'no'",
                 "credit_check_state": "'blocked'",
-                "credit_check_message": "'Seeded: blocked by the credit check.'",
+                "credit_check_recorded_message": "'Seeded: blocked by the credit check.'",
                 "credit_reevaluated_date": "NULL",
             },
             line_overrides={"state": "'draft'", "invoice_status": "'no'", "qty_to_invoice": "0"},
