@@ -1,8 +1,16 @@
+import math
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import format_date
+from odoo.tools.sql import column_exists, rename_column
 
 from ..credit_policy.decision import approval_covers
+from .res_company import MAX_CREDIT_AMOUNT
 
+# The approval dialogs' form views, by decision ("approve", "reject").
+DECIDE_VIEW_PREFIX = "sale_credit_control.credit_approval_decide_view_form_"
 # What a requester gives; the rest of a request is the system's.
 REQUEST_FIELDS = frozenset(("order_id", "request_reason"))
 # What the approver decides on a pending request.
@@ -26,6 +34,8 @@ PROTECTED_FIELDS = frozenset(
         "snapshot_exposure_before",
         "snapshot_exposure_after",
         "snapshot_reasons",
+        "snapshot_reason_data",
+        "snapshot_recorded_reasons",
         "blocking_codes",
     )
 )
@@ -49,7 +59,6 @@ class CreditApproval(models.Model):
     name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: self.env._("New"))
     order_id = fields.Many2one(
         "sale.order",
-        string="Order",
         required=True,
         index=True,
         readonly=True,
@@ -63,7 +72,6 @@ class CreditApproval(models.Model):
     company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
     order_currency_id = fields.Many2one(
         "res.currency",
-        string="Order Currency",
         required=True,
         readonly=True,
         help="Currency of the order when the approval was requested: the approved amount is in it.",
@@ -82,7 +90,7 @@ class CreditApproval(models.Model):
         index=True,
     )
     requested_by_id = fields.Many2one(
-        "res.users", string="Requested By", required=True, readonly=True, default=lambda self: self.env.user
+        "res.users", required=True, readonly=True, default=lambda self: self.env.user
     )
     request_date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
     request_reason = fields.Text(required=True, readonly=True)
@@ -109,7 +117,13 @@ class CreditApproval(models.Model):
     snapshot_exposure_after = fields.Monetary(
         currency_field="company_currency_id", readonly=True, string="Exposure After Order"
     )
-    snapshot_reasons = fields.Text(readonly=True, string="Blocking Reasons")
+    snapshot_reasons = fields.Text(
+        compute="_compute_snapshot_reasons", string="Blocking Reasons", help="In your language."
+    )
+    # What the check decided at request time, as codes and figures (see credit.profile._credit_reason_data).
+    snapshot_reason_data = fields.Json(readonly=True, copy=False)
+    # The reasons as text, of requests made before their data was kept (shown as they are).
+    snapshot_recorded_reasons = fields.Text(readonly=True, copy=False)
     blocking_codes = fields.Char(
         readonly=True,
         help="Codes of the rules that blocked the order at request time: a rule blocking "
@@ -123,6 +137,24 @@ class CreditApproval(models.Model):
     # ------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------
+
+    def _auto_init(self):
+        # The snapshot reasons were stored as text in the column "snapshot_reasons": kept, as recorded.
+        if column_exists(self.env.cr, self._table, "snapshot_reasons") and not column_exists(
+            self.env.cr, self._table, "snapshot_recorded_reasons"
+        ):
+            rename_column(self.env.cr, self._table, "snapshot_reasons", "snapshot_recorded_reasons")
+        return super()._auto_init()
+
+    @api.depends("snapshot_reason_data", "snapshot_recorded_reasons")
+    @api.depends_context("lang")
+    def _compute_snapshot_reasons(self):
+        profiles = self.env["credit.profile"]
+        for approval in self:
+            data = approval.snapshot_reason_data
+            approval.snapshot_reasons = (
+                profiles._credit_render_reason_text(data) if data else approval.snapshot_recorded_reasons
+            )
 
     @api.depends(
         "state",
@@ -207,7 +239,9 @@ class CreditApproval(models.Model):
         whoever may decide gets an activity."""
         for approval in self:
             order = approval.order_id.sudo()
-            order.write({"credit_check_state": "pending", "credit_check_message": approval.snapshot_reasons})
+            order.write(
+                {"credit_check_state": "pending", **order._credit_message_vals(approval.snapshot_reason_data)}
+            )
             order.message_post(
                 body=self.env._(
                     "Credit override %(approval)s requested by %(user)s: %(reason)s",
@@ -263,7 +297,7 @@ class CreditApproval(models.Model):
             "snapshot_limit": facts.limit,
             "snapshot_exposure_before": facts.exposure.before_order,
             "snapshot_exposure_after": facts.exposure.total,
-            "snapshot_reasons": "\n".join(profile._explain(decision, facts, reasons)),
+            "snapshot_reason_data": profile._credit_reason_data(decision, facts, reasons),
             "blocking_codes": ",".join(reason.code for reason in decision.blocking_reasons),
         }
 
@@ -297,36 +331,78 @@ class CreditApproval(models.Model):
     # ACTIONS
     # ------------------------------------------------------------
 
-    def action_approve(self):
+    def action_approve(self, approved_amount=None, valid_until=None, note=None):
+        """Approve up to ``approved_amount`` (order currency) until ``valid_until``, with ``note``.
+
+        Not given, each keeps what the approval holds (the amount defaults to the order total
+        requested on). Only a credit manager other than the requester decides, on a pending
+        request, and the figures must make sense: the approval dialog calls this too.
+        """
         self._check_can_decide()
         for approval in self:
             approval._check_pending()
-            approval.sudo().write(
-                {
-                    "state": "approved",
-                    "approver_id": self.env.uid,
-                    "decision_date": fields.Datetime.now(),
-                    "approved_amount": approval.approved_amount or approval.snapshot_order_amount,
-                }
-            )
-            approval._close_activities()
+            amount = approved_amount
+            if amount is None:
+                amount = approval.approved_amount or approval.snapshot_order_amount
+            until = approval.valid_until if valid_until is None else valid_until
+            amount, until = approval._check_decision_values(amount, until)
+            vals = {
+                "state": "approved",
+                "approver_id": self.env.uid,
+                "decision_date": fields.Datetime.now(),
+                "approved_amount": amount,
+                "valid_until": until,
+            }
+            if note is not None:
+                vals["decision_reason"] = note
+            approval.sudo().write(vals)
+            approval._close_activities(self.env._("Approved."))
             approval.order_id._credit_on_approval_decided(approval)
         return True
 
-    def action_reject(self):
+    def action_reject(self, reason=None):
+        """Reject with ``reason`` (default: the decision reason already written; required)."""
         self._check_can_decide()
         for approval in self:
             approval._check_pending()
-            if not (approval.decision_reason or "").strip():
+            reason_text = (approval.decision_reason if reason is None else reason) or ""
+            if not reason_text.strip():
                 raise UserError(
                     self.env._("Give the reason for rejecting %(approval)s.", approval=approval.name)
                 )
             approval.sudo().write(
-                {"state": "rejected", "approver_id": self.env.uid, "decision_date": fields.Datetime.now()}
+                {
+                    "state": "rejected",
+                    "approver_id": self.env.uid,
+                    "decision_date": fields.Datetime.now(),
+                    "decision_reason": reason_text.strip(),
+                }
             )
-            approval._close_activities()
+            approval._close_activities(self.env._("Rejected."))
             approval.order_id._credit_on_approval_decided(approval)
         return True
+
+    def action_open_approve_dialog(self):
+        """The dialog asking the approved amount, the expiry date and a note."""
+        return self._open_decision_dialog("approve", self.env._("Approve Credit Override"))
+
+    def action_open_reject_dialog(self):
+        """The dialog asking why the override is refused."""
+        return self._open_decision_dialog("reject", self.env._("Reject Credit Override"))
+
+    def _open_decision_dialog(self, decision, title):
+        self.ensure_one()
+        self._check_can_decide()
+        self._check_pending()
+        return {
+            "type": "ir.actions.act_window",
+            "name": title,
+            "res_model": "credit.approval.decide",
+            "view_mode": "form",
+            "views": [(self.env.ref(f"{DECIDE_VIEW_PREFIX}{decision}").id, "form")],
+            "target": "new",
+            "context": {"default_approval_id": self.id, "default_decision": decision},
+        }
 
     def action_cancel(self):
         for approval in self:
@@ -383,8 +459,76 @@ class CreditApproval(models.Model):
     def _state_label(self):
         return dict(self._fields["state"]._description_selection(self.env))[self.state]
 
-    def _close_activities(self):
-        self.activity_unlink(["sale_credit_control.mail_activity_type_credit_approval"])
+    def _close_activities(self, feedback=None):
+        """Mark the credit managers' "decide on this request" activities done."""
+        self.sudo().activity_feedback(
+            ["sale_credit_control.mail_activity_type_credit_approval"], feedback=feedback
+        )
+
+    def _close_for_confirmed_order(self):
+        """Their order is confirmed: a request still pending needs no decision any more (it is
+        cancelled), and no credit manager keeps an activity for it."""
+        for approval in self.filtered(lambda a: a.state == "pending"):
+            approval.sudo().write({"state": "cancelled"})
+            approval.sudo().message_post(
+                body=self.env._(
+                    "Credit override %(approval)s cancelled: %(order)s was confirmed without it.",
+                    approval=approval.name,
+                    order=approval.order_id.name,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        self._close_activities(self.env._("The order is confirmed."))
+
+    def _default_decision_values(self):
+        """``(amount, expiry date)`` the approval dialog proposes: what the order needs now (its
+        total, at least the amount requested) until today plus the company's validity days."""
+        self.ensure_one()
+        total = self.order_id._credit_recomputed_total() if self.order_id else 0.0
+        amount = max(total, self.approved_amount or 0.0, self.snapshot_order_amount or 0.0)
+        days = self.company_id.credit_approval_validity_days
+        until = fields.Date.context_today(self) + timedelta(days=days) if days > 0 else False
+        return amount, until
+
+    def _check_decision_values(self, amount, valid_until):
+        """``(amount, valid_until)`` as a number and a date; refuse an amount that is not a positive
+        figure within the largest credit amount, or an expiry date that is not a date or is past."""
+        self.ensure_one()
+        try:
+            amount = float(amount)
+        except (TypeError, ValueError):
+            amount = math.nan
+        currency = self.order_currency_id
+        positive = math.isfinite(amount) and currency.compare_amounts(amount, 0.0) > 0
+        if not (positive and amount <= MAX_CREDIT_AMOUNT):
+            company = self.env["res.company"]
+            raise UserError(
+                self.env._(
+                    "The approved amount of %(approval)s must be more than zero and at most %(maximum)s, "
+                    "not %(amount)s.",
+                    approval=self.name,
+                    maximum=company._credit_format_money(MAX_CREDIT_AMOUNT, currency),
+                    amount=company._credit_format_figure(amount, currency=currency),
+                )
+            )
+        try:
+            valid_until = fields.Date.to_date(valid_until) or False
+        except (TypeError, ValueError):
+            raise UserError(
+                self.env._(
+                    "%(approval)s: %(date)s is not a date.", approval=self.name, date=str(valid_until)[:40]
+                )
+            ) from None
+        if valid_until and valid_until < fields.Date.context_today(self):
+            raise UserError(
+                self.env._(
+                    "%(approval)s cannot be valid until %(date)s: the date is past. Give today or a "
+                    "later date, or no date for an approval that does not expire.",
+                    approval=self.name,
+                    date=format_date(self.env, valid_until),
+                )
+            )
+        return amount, valid_until
 
     def _schedule_manager_activities(self):
         """An activity for each credit manager who may decide; when the requester is the only

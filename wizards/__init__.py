@@ -1,4 +1,5 @@
 from . import credit_approval_request
+from . import credit_approval_decide
 from . import credit_hold
 from . import credit_limit_request_reject
 from . import credit_rating_run
