@@ -7,7 +7,7 @@ scorecard and the early warnings use:
 
 - weighted average days beyond terms (DBT, 超期天数) of paid invoices;
 - share of the paid amount that was paid late;
-- days sales outstanding (DSO);
+- days sales outstanding (DSO), once the customer has enough sales history;
 - trend of the late share: last 90 days against the 90 days before.
 
 Every ratio whose denominator is zero is ``None`` ("no data"), never 0.
@@ -21,6 +21,9 @@ from ._checks import is_number as _is_number
 from ._checks import is_whole as _is_whole
 
 TREND_WINDOW_DAYS = 90
+#: DSO needs at least this many days of sales history: one invoice 10 days old
+#: would otherwise read "DSO 365" (a year's window over ten days of sales).
+MIN_DSO_HISTORY_DAYS = 90
 
 
 def _check_non_negative(value, name):
@@ -56,20 +59,41 @@ def late_share(paid_amount, late_amount):
     return min(1.0, late_amount / paid_amount)
 
 
-def days_sales_outstanding(receivables, sales_in_period, period_days):
-    """DSO = receivables / sales in the period x days in the period.
+def days_sales_outstanding(receivables, sales_in_period, period_days, history_days=None):
+    """DSO = receivables / sales in the window x days in the window.
 
-    ``None`` when there were no sales in the period. A credit balance
-    (negative receivables) counts as no receivables: DSO 0.
+    The window is the last ``period_days``, shortened to ``history_days`` (days
+    since the customer's first invoice) when the history is shorter: sales made
+    in 120 days are not a year's sales. ``None`` ("not enough history") when the
+    history is shorter than :data:`MIN_DSO_HISTORY_DAYS`, and ``None`` when there
+    were no sales in the window. A credit balance (negative receivables) counts
+    as no receivables: DSO 0. ``history_days=None`` means the history is at
+    least ``period_days`` long.
     """
     if not _is_number(receivables):
         raise ValueError(f"receivables must be a finite number, not {receivables!r}")
     _check_non_negative(sales_in_period, "sales_in_period")
     if not _is_whole(period_days, 1):
         raise ValueError(f"period_days must be a whole number >= 1, not {period_days!r}")
-    if sales_in_period == 0:
+    window_days = dso_window_days(period_days, history_days)
+    if window_days is None or sales_in_period == 0:
         return None
-    return max(0.0, receivables) / sales_in_period * period_days
+    return max(0.0, receivables) / sales_in_period * window_days
+
+
+def dso_window_days(period_days, history_days=None):
+    """Days the DSO window spans: ``period_days``, or the shorter ``history_days``.
+
+    ``None`` when ``history_days`` is below :data:`MIN_DSO_HISTORY_DAYS` (and
+    below ``period_days``): too little history for a meaningful DSO.
+    """
+    if history_days is not None and not _is_whole(history_days, 0):
+        raise ValueError(f"history_days must be a whole number >= 0, not {history_days!r}")
+    if history_days is None or history_days >= period_days:
+        return period_days
+    if history_days < MIN_DSO_HISTORY_DAYS:
+        return None
+    return history_days
 
 
 def late_share_trend(recent_paid, recent_late, previous_paid, previous_late):
@@ -112,7 +136,9 @@ class PaymentAggregates:
     ``paid_amount`` = sum(amount), ``amount_days_late`` = sum(amount x days
     late), ``late_amount`` = sum(amount paid late), ``max_days_late``.
     Open items: ``overdue_amount`` and ``max_days_overdue``.
-    DSO: ``receivables`` now and ``sales_in_period`` over ``period_days``.
+    DSO: ``receivables`` now and ``sales_in_period`` over ``period_days``;
+    ``history_days`` counts the days since the first invoice (``None``: unknown,
+    taken as a full period).
     Trend: paid and paid-late amounts of the last 90 days (``recent_*``) and
     of the 90 days before (``previous_*``).
     """
@@ -126,6 +152,7 @@ class PaymentAggregates:
     receivables: float = 0.0
     sales_in_period: float = 0.0
     period_days: int = 365
+    history_days: int | None = None
     recent_paid: float = 0.0
     recent_late: float = 0.0
     previous_paid: float = 0.0
@@ -153,6 +180,8 @@ class PaymentAggregates:
             raise ValueError(f"receivables must be a finite number, not {self.receivables!r}")
         if not _is_whole(self.period_days, 1):
             raise ValueError(f"period_days must be a whole number >= 1, not {self.period_days!r}")
+        if self.history_days is not None and not _is_whole(self.history_days, 0):
+            raise ValueError(f"history_days must be a whole number >= 0, not {self.history_days!r}")
 
 
 @dataclass(frozen=True)
@@ -177,7 +206,7 @@ class PaymentBehaviour:
             max_days_late=a.max_days_late,
             overdue_amount=a.overdue_amount,
             max_days_overdue=a.max_days_overdue,
-            dso=days_sales_outstanding(a.receivables, a.sales_in_period, a.period_days),
+            dso=days_sales_outstanding(a.receivables, a.sales_in_period, a.period_days, a.history_days),
             late_share_trend=late_share_trend(a.recent_paid, a.recent_late, a.previous_paid, a.previous_late),
         )
 

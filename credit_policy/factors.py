@@ -39,6 +39,35 @@ FACTOR_CODES = (
     "country_risk",
 )
 
+#: How a factor's value reads (its unit): a share of 0..1 shown as a percentage, a number
+#: of days, a ratio in "times" (current ratio 1.5), years, a money amount in the rated
+#: company's currency, or a score / class on the factor's own scale.
+KIND_SHARE = "share"
+KIND_DAYS = "days"
+KIND_RATIO = "ratio"
+KIND_YEARS = "years"
+KIND_AMOUNT = "amount"
+KIND_SCORE = "score"
+FACTOR_KINDS = (KIND_SHARE, KIND_DAYS, KIND_RATIO, KIND_YEARS, KIND_AMOUNT, KIND_SCORE)
+#: The kind of every factor of :data:`FACTOR_CODES`.
+FACTOR_KIND = {
+    "late_share": KIND_SHARE,
+    "weighted_days_late": KIND_DAYS,
+    "max_days_late": KIND_DAYS,
+    "max_days_overdue": KIND_DAYS,
+    "overdue_ratio": KIND_SHARE,
+    "dso": KIND_DAYS,
+    "late_share_trend": KIND_SHARE,
+    "debt_to_asset": KIND_SHARE,
+    "current_ratio": KIND_RATIO,
+    "equity_ratio": KIND_SHARE,
+    "net_margin": KIND_SHARE,
+    "relationship_years": KIND_YEARS,
+    "sales_volume": KIND_AMOUNT,
+    "bureau_score": KIND_SCORE,
+    "country_risk": KIND_SCORE,
+}
+
 DAYS_PER_YEAR = 365.25
 
 TREND_NEW = "new"

@@ -1,4 +1,8 @@
 from odoo import api, fields, models
+from odoo.tools import format_date, format_datetime, formatLang
+
+#: Settings whose values are money amounts (kept typed in ``old/new_limit_amount``).
+AMOUNT_SETTINGS = ("credit_limit", "default_credit_limit")
 
 
 class CreditLimitHistory(models.Model):
@@ -54,22 +58,81 @@ class CreditLimitHistory(models.Model):
     # A limit change as typed amounts, each in the currency the limit was set in (the
     # company's, or another one: a foreign-currency limit); the values above are the
     # limit in the company currency.
-    old_limit_currency_id = fields.Many2one("res.currency", string="Old Limit Currency", readonly=True)
+    old_limit_currency_id = fields.Many2one("res.currency", readonly=True)
     old_limit_amount = fields.Monetary(
-        string="Old Limit", currency_field="old_limit_currency_id", readonly=True
+        aggregator=False, string="Old Limit", currency_field="old_limit_currency_id", readonly=True
     )
-    new_limit_currency_id = fields.Many2one("res.currency", string="New Limit Currency", readonly=True)
+    new_limit_currency_id = fields.Many2one("res.currency", readonly=True)
     new_limit_amount = fields.Monetary(
-        string="New Limit", currency_field="new_limit_currency_id", readonly=True
+        aggregator=False, string="New Limit", currency_field="new_limit_currency_id", readonly=True
     )
     reason = fields.Text(readonly=True)
+    # The values as people read them, rendered on display in the reader's language: amounts
+    # with their currency, the tolerance as a percentage, dates and states by their labels.
+    old_value_display = fields.Char(compute="_compute_value_display", string="Before")
+    new_value_display = fields.Char(compute="_compute_value_display", string="After")
+
+    @api.depends("field_name", "partner_id.name", "company_id.name", "date")
+    def _compute_display_name(self):
+        settings = dict(self._fields["field_name"]._description_selection(self.env))
+        for row in self:
+            row.display_name = self.env._(
+                "%(setting)s of %(subject)s, %(date)s",
+                setting=settings.get(row.field_name, ""),
+                subject=row.partner_id.name or row.company_id.name or "",
+                date=format_datetime(self.env, row.date) if row.date else "",
+            )
+
+    @api.depends(
+        "field_name",
+        "old_value",
+        "new_value",
+        "old_limit_amount",
+        "new_limit_amount",
+        "old_limit_currency_id",
+        "new_limit_currency_id",
+    )
+    def _compute_value_display(self):
+        for row in self:
+            row.old_value_display = row._format_value(
+                row.old_value, row.old_limit_amount, row.old_limit_currency_id
+            )
+            row.new_value_display = row._format_value(
+                row.new_value, row.new_limit_amount, row.new_limit_currency_id
+            )
+
+    def _format_value(self, text, amount, currency):
+        """One side of the change (``text`` as stored, ``amount`` in ``currency`` for an amount)
+        as people read it."""
+        self.ensure_one()
+        if self.field_name in AMOUNT_SETTINGS:
+            if not currency:
+                currency = self.company_id.currency_id
+                amount = _as_float(text)
+            return self.env["res.company"]._credit_format_money(amount, currency)
+        if self.field_name == "tolerance_percent":
+            return f"{formatLang(self.env, _as_float(text), digits=2)}%"
+        if self.field_name == "on_hold":
+            return self.env._("On Hold") if text == "True" else self.env._("Not on Hold")
+        if self.field_name == "mode":
+            return dict(self.env["credit.profile"]._fields["mode"]._description_selection(self.env)).get(
+                text, text
+            )
+        if self.field_name == "guarantee":
+            states = dict(self.env["credit.guarantee"]._fields["state"]._description_selection(self.env))
+            if text in states:
+                return states[text]
+        date = _as_date(text)
+        return format_date(self.env, date) if date else text or ""
 
     @api.depends("partner_id.credit_profile_ids", "company_id")
     def _compute_profile_id(self):
         # A change recorded before the customer had a profile (a limit given when the
         # customer was created) joins the profile once it exists.
         for row in self:
-            profiles = row.partner_id.credit_profile_ids.filtered(lambda p: p.company_id == row.company_id)
+            profiles = row.partner_id.credit_profile_ids.filtered(
+                lambda p, company=row.company_id: p.company_id == company
+            )
             row.profile_id = profiles[:1]
 
     @api.model_create_multi
@@ -104,7 +167,7 @@ class CreditLimitHistory(models.Model):
     @api.model
     def _limit_vals(self, company, field_name, old_value, new_value):
         """The typed amounts of a limit change in ``company``'s currency (none for other settings)."""
-        if field_name != "credit_limit":
+        if field_name not in AMOUNT_SETTINGS:
             return {}
         currency = company.currency_id.id
         return {
@@ -141,6 +204,7 @@ class CreditLimitHistory(models.Model):
                 "old_value": self._as_text(old_value),
                 "new_value": self._as_text(new_value),
                 "reason": reason,
+                **self._limit_vals(company, field_name, old_value, new_value),
             }
         )
 
@@ -154,3 +218,19 @@ class CreditLimitHistory(models.Model):
         if isinstance(value, float):
             return repr(value)
         return str(value)
+
+
+def _as_float(text):
+    """A stored amount or percentage (``"5000.0"``) as a number; 0 for an empty value."""
+    try:
+        return float(text or 0.0)
+    except ValueError:
+        return 0.0
+
+
+def _as_date(text):
+    """A stored date (``"2026-12-31"``) as a date, ``None`` for any other value."""
+    try:
+        return fields.Date.to_date(text) if text else None
+    except ValueError:
+        return None

@@ -2,7 +2,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import format_date
+from odoo.tools import format_date, formatLang
 
 
 class CreditRating(models.Model):
@@ -23,7 +23,7 @@ class CreditRating(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id")
     date = fields.Date(required=True, index=True, readonly=True, help="Date the figures were taken as of.")
     scorecard_id = fields.Many2one("credit.scorecard", readonly=True, ondelete="restrict", check_company=True)
-    score = fields.Float(readonly=True, digits=(5, 2))
+    score = fields.Float(readonly=True, digits=(5, 2), aggregator=False)
     grade_id = fields.Many2one(
         "credit.grade", string="Grade Definition", readonly=True, ondelete="set null", check_company=True
     )
@@ -33,18 +33,14 @@ class CreditRating(models.Model):
         [("new", "First Rating"), ("up", "Upgrade"), ("same", "Unchanged"), ("down", "Downgrade")],
         readonly=True,
     )
-    recommended_limit = fields.Monetary(readonly=True, help="Empty when the grade makes no recommendation.")
+    recommended_limit = fields.Monetary(
+        readonly=True, aggregator=False, help="Empty when the grade makes no recommendation."
+    )
     has_recommendation = fields.Boolean(readonly=True)
     # The customer's country risk (国家风险) when its country has a class in the company's table.
-    country_id = fields.Many2one(
-        "res.country", string="Country", readonly=True, help="Country whose risk class was scored."
-    )
-    country_risk_class = fields.Integer(
-        string="Country Risk Class", readonly=True, aggregator=False, help="0 (lowest risk) to 7."
-    )
-    country_limit_cap = fields.Monetary(
-        string="Country Limit Cap", readonly=True, aggregator=False, help="0: the country caps no limit."
-    )
+    country_id = fields.Many2one("res.country", readonly=True, help="Country whose risk class was scored.")
+    country_risk_class = fields.Integer(readonly=True, aggregator=False, help="0 (lowest risk) to 7.")
+    country_limit_cap = fields.Monetary(readonly=True, aggregator=False, help="0: the country caps no limit.")
     country_cap_applied = fields.Boolean(
         string="Capped by Country",
         readonly=True,
@@ -65,12 +61,24 @@ class CreditRating(models.Model):
         help="Proposed to the customer: a credit manager applies them (Apply Grade's Terms).",
     )
 
+    @api.depends("grade_code", "date")
+    def _compute_display_name(self):
+        for rating in self:
+            rating.display_name = self.env._(
+                "Rating %(grade)s %(date)s",
+                grade=rating.grade_code or "",
+                date=format_date(self.env, rating.date) if rating.date else "",
+            ).strip()
+
     def _compute_breakdown_html(self):
         for rating in self:
             rating.breakdown_html = rating._render_breakdown()
 
     def _render_breakdown(self):
-        labels = dict(self.env["credit.scorecard.factor"]._fields["code"]._description_selection(self.env))
+        """The breakdown as a table: each factor's value in its unit (a percentage, days, an
+        amount in the company currency...), a missing value as a "Missing" badge."""
+        factor_model = self.env["credit.scorecard.factor"]
+        labels = dict(factor_model._fields["code"]._description_selection(self.env))
         head = Markup("<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
             self.env._("Factor"),
             self.env._("Value"),
@@ -78,17 +86,19 @@ class CreditRating(models.Model):
             self.env._("Weight"),
             self.env._("Contribution"),
         )
-        missing = self.env._(
-            "missing"
-        )  # translated here: a generator expression has no `self` to find the language
+        missing = Markup('<span class="badge text-bg-secondary o_credit_factor_missing">%s</span>') % (
+            self.env._("Missing")
+        )
         rows = Markup("").join(
             Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
             % (
                 labels.get(line["code"], line["code"]),
-                missing if line["value"] is None else f"{line['value']:.4g}",
-                f"{line['points']:.1f}",
-                f"{line['weight']:.0%}",
-                f"{line['contribution']:.1f}",
+                missing
+                if line["value"] is None
+                else factor_model._format_value(line["code"], line["value"], self.currency_id),
+                formatLang(self.env, line["points"], digits=1),
+                f"{formatLang(self.env, line['weight'] * 100, digits=0)}%",
+                formatLang(self.env, line["contribution"], digits=1),
             )
             for line in self.breakdown or []
         )

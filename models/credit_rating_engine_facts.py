@@ -13,7 +13,7 @@ class CreditRatingEngineFacts(models.AbstractModel):
     grouped query per metric group (payments, open items, balances, statements, bureau
     scores, countries) for the whole batch, whatever its size and the customers' history."""
 
-    _inherit = "credit.rating.engine"
+    _inherit = "credit.rating.engine"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     #: Paid invoices older than this many days before the rating date no longer count.
     _lookback_days = 730
@@ -49,6 +49,7 @@ class CreditRatingEngineFacts(models.AbstractModel):
             open_row = open_items.get(partner_id, {})
             balance_row = balances.get(partner_id, {})
             oldest_due = open_row.get("oldest_due")
+            first_invoice_date = balance_row.get("first_invoice_date")
             aggregates = PaymentAggregates(
                 paid_amount=paid_row.get("paid_amount", 0.0),
                 amount_days_late=paid_row.get("amount_days_late", 0.0),
@@ -59,6 +60,7 @@ class CreditRatingEngineFacts(models.AbstractModel):
                 receivables=balance_row.get("receivables", 0.0),
                 sales_in_period=max(0.0, balance_row.get("sales", 0.0)),
                 period_days=self._sales_period_days,
+                history_days=(as_of - first_invoice_date).days if first_invoice_date else None,
                 recent_paid=paid_row.get("recent_paid", 0.0),
                 recent_late=paid_row.get("recent_late", 0.0),
                 previous_paid=paid_row.get("previous_paid", 0.0),
@@ -67,7 +69,6 @@ class CreditRatingEngineFacts(models.AbstractModel):
             behaviour = PaymentBehaviour.from_aggregates(aggregates)
             statement = statements.get(partner_id)
             ratios = self.env["credit.financial.statement"]._ratios_of(statement) if statement else None
-            first_invoice_date = balance_row.get("first_invoice_date")
             sales_volume = max(0.0, balance_row.get("sales", 0.0))
             values = factor_values(
                 behaviour,

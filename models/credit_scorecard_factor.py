@@ -1,5 +1,7 @@
 from odoo import api, fields, models
+from odoo.tools import formatLang
 
+from ..credit_policy import factors as core_factors
 from ..credit_policy.factors import FACTOR_CODES as CORE_FACTOR_CODES
 from ..credit_policy.scoring import Factor
 
@@ -23,9 +25,21 @@ FACTOR_LABELS = {
     "country_risk": "Country Risk",
 }
 FACTOR_CODES = [(code, FACTOR_LABELS[code]) for code in CORE_FACTOR_CODES]
+# The labels of the kinds (units) of factor values; the kinds are the policy core's.
+FACTOR_KIND_LABELS = {
+    core_factors.KIND_SHARE: "Percentage",
+    core_factors.KIND_DAYS: "Days",
+    core_factors.KIND_RATIO: "Ratio",
+    core_factors.KIND_YEARS: "Years",
+    core_factors.KIND_AMOUNT: "Amount",
+    core_factors.KIND_SCORE: "Score",
+}
+FACTOR_KINDS = [(kind, FACTOR_KIND_LABELS[kind]) for kind in core_factors.FACTOR_KINDS]
 # The metrics that are money amounts (in the company currency): their bands are in the
 # scorecard's currency and are converted into the rated company's currency.
-MONEY_FACTOR_CODES = ("sales_volume",)
+MONEY_FACTOR_CODES = tuple(
+    code for code, kind in core_factors.FACTOR_KIND.items() if kind == core_factors.KIND_AMOUNT
+)
 
 
 class CreditScorecardFactor(models.Model):
@@ -38,7 +52,13 @@ class CreditScorecardFactor(models.Model):
     currency_id = fields.Many2one(related="scorecard_id.currency_id")
     sequence = fields.Integer(default=10)
     code = fields.Selection(FACTOR_CODES, string="Metric", required=True)
-    weight = fields.Float(required=True, default=1.0)
+    kind = fields.Selection(
+        FACTOR_KINDS,
+        string="Unit",
+        compute="_compute_kind",
+        help="How the metric's values read: a percentage, days, a ratio, years, an amount or a score.",
+    )
+    weight = fields.Float(required=True, default=1.0, aggregator=False)
     missing_mode = fields.Selection(
         [("neutral", "Neutral Points"), ("points", "Fixed Points")],
         string="When Data Is Missing",
@@ -47,13 +67,28 @@ class CreditScorecardFactor(models.Model):
         help="Neutral: the mid-point between the lowest and highest band points. "
         "Fixed Points: the points below (a penalty or a default).",
     )
-    missing_points = fields.Float()
+    missing_points = fields.Float(aggregator=False)
     band_ids = fields.One2many("credit.scorecard.band", "factor_id", string="Bands", copy=True)
 
     _sql_constraints = [
         ("weight_positive", "CHECK(weight >= 0)", "A factor's weight cannot be negative."),
         ("code_scorecard_uniq", "unique(scorecard_id, code)", "Each metric is scored once per scorecard."),
     ]
+
+    @api.depends("code")
+    def _compute_kind(self):
+        for factor in self:
+            factor.kind = core_factors.FACTOR_KIND.get(factor.code)
+
+    @api.depends("code", "scorecard_id.name")
+    def _compute_display_name(self):
+        labels = dict(self._fields["code"]._description_selection(self.env))
+        for factor in self:
+            metric = labels.get(factor.code) or self.env._("New Factor")
+            if factor.scorecard_id.name:
+                factor.display_name = f"{factor.scorecard_id.name} / {metric}"
+            else:
+                factor.display_name = metric
 
     @api.constrains("code", "band_ids", "scorecard_id")
     def _check_money_currency(self):
@@ -75,3 +110,27 @@ class CreditScorecardFactor(models.Model):
             bands=[band._to_policy(rate) for band in self.band_ids],
             missing_points=self.missing_points if self.missing_mode == "points" else None,
         )
+
+    # ------------------------------------------------------------
+    # FORMATTING
+    # ------------------------------------------------------------
+
+    @api.model
+    def _format_value(self, code, value, currency=None):
+        """A value of metric ``code`` as people read it, in the reader's language: a share as a
+        percentage, days as whole days, a ratio with two decimals, an amount in ``currency``;
+        ``""`` for a missing value (``None``), which the caller shows as missing."""
+        if value is None:
+            return ""
+        kind = core_factors.FACTOR_KIND.get(code)
+        if kind == core_factors.KIND_SHARE:
+            return f"{formatLang(self.env, value * 100, digits=1)}%"
+        if kind == core_factors.KIND_DAYS:
+            return self.env._("%(days)s days", days=formatLang(self.env, value, digits=0))
+        if kind == core_factors.KIND_YEARS:
+            return self.env._("%(years)s years", years=formatLang(self.env, value, digits=1))
+        if kind == core_factors.KIND_AMOUNT:
+            return self.env["res.company"]._credit_format_money(value, currency)
+        if kind == core_factors.KIND_SCORE and float(value).is_integer():
+            return formatLang(self.env, value, digits=0)
+        return formatLang(self.env, value, digits=2)

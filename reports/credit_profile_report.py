@@ -6,8 +6,6 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL, formatLang
 
-from ..models.credit_scorecard_factor import MONEY_FACTOR_CODES
-
 # Ratings in the history section, newest first.
 RATING_HISTORY_SIZE = 8
 # Limit history, approvals and alerts of this many months before the report date.
@@ -103,10 +101,11 @@ class ReportCreditProfile(models.AbstractModel):
             value = line.get("value")
             if value is None:
                 shown = self.env._("missing")
-            elif line.get("code") in MONEY_FACTOR_CODES:
-                shown = self.env["res.company"]._credit_format_money(value, rating.currency_id)
             else:
-                shown = f"{value:.4g}"
+                # in the factor's unit, as on the rating's screen (a percentage, days, an amount)
+                shown = self.env["credit.scorecard.factor"]._format_value(
+                    line.get("code"), value, rating.currency_id
+                )
             rows.append(
                 {
                     "code": line.get("code"),

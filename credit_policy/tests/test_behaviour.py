@@ -7,10 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from credit_policy.behaviour import (
+    MIN_DSO_HISTORY_DAYS,
     PaymentAggregates,
     PaymentBehaviour,
     aggregate_paid,
     days_sales_outstanding,
+    dso_window_days,
     late_share,
     late_share_trend,
     weighted_days_beyond_terms,
@@ -59,6 +61,45 @@ def test_dso_without_sales_is_none():
 
 def test_dso_of_a_credit_balance_is_zero():
     assert days_sales_outstanding(-5_000, 100_000, 365) == 0
+
+
+def test_dso_needs_a_minimum_history():
+    # one invoice 10 days old: not "DSO 365" but no DSO at all
+    assert days_sales_outstanding(500, 500, 365, history_days=10) is None
+    assert days_sales_outstanding(500, 500, 365, history_days=MIN_DSO_HISTORY_DAYS - 1) is None
+
+
+def test_dso_window_is_shortened_to_the_history():
+    # 120 days of history, 12 000 sold, 4 000 open -> a third of 120 days
+    assert days_sales_outstanding(4_000, 12_000, 365, history_days=120) == pytest.approx(40)
+    assert days_sales_outstanding(4_000, 12_000, 365, history_days=MIN_DSO_HISTORY_DAYS) == pytest.approx(30)
+    # a history as long as the period (or longer, or unknown) keeps the whole period
+    assert days_sales_outstanding(50_000, 365_000, 365, history_days=365) == pytest.approx(50)
+    assert days_sales_outstanding(50_000, 365_000, 365, history_days=2_000) == pytest.approx(50)
+
+
+def test_dso_window_days():
+    assert dso_window_days(365) == 365
+    assert dso_window_days(365, 400) == 365
+    assert dso_window_days(365, 200) == 200
+    assert dso_window_days(365, 0) is None
+    # a period shorter than the minimum history is never "not enough history"
+    assert dso_window_days(30, 30) == 30
+
+
+@pytest.mark.parametrize("history_days", [-1, 10.5, True, "90"])
+def test_dso_history_must_be_whole_days(history_days):
+    with pytest.raises(ValueError, match="history_days"):
+        dso_window_days(365, history_days)
+    with pytest.raises(ValueError, match="history_days"):
+        PaymentAggregates(history_days=history_days)
+
+
+def test_behaviour_uses_the_history_for_dso():
+    young = PaymentAggregates(receivables=500, sales_in_period=500, history_days=10)
+    assert PaymentBehaviour.from_aggregates(young).dso is None
+    older = PaymentAggregates(receivables=4_000, sales_in_period=12_000, history_days=120)
+    assert PaymentBehaviour.from_aggregates(older).dso == pytest.approx(40)
 
 
 def test_trend():
