@@ -3,7 +3,7 @@ import math
 from datetime import datetime, time, timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL, formatLang, split_every
 
 from ..credit_policy.grades import default_grade_table
@@ -81,33 +81,40 @@ class CreditWarningRule(models.Model):
     severity = fields.Selection(SEVERITIES, required=True, default="medium")
     auto_hold = fields.Boolean(
         string="Put Customer on Hold",
-        help="When the rule raises an alert, put the customer on credit hold at once (the reason names the alert).",
+        help="When the rule raises an alert, put the customer on credit hold at once "
+        "(the reason names the alert).",
     )
     threshold_days = fields.Integer(
+        aggregator=False,
         string="Days",
         default=30,
-        help="Overdue: days past due beyond which the rule fires. Order spike: length of the period compared. "
-        "Limit/review/guarantee expiring: days ahead. Downgrade/bureau drop: only ratings or reports of the last N "
-        "days (0: any). Rate move: today's rate is compared with the rate of N days before.",
+        help="Overdue: days past due beyond which the rule fires. "
+        "Order spike: length of the period compared. "
+        "Limit/review/guarantee expiring: days ahead. "
+        "Downgrade/bureau drop: only ratings or reports of the last N days (0: any). "
+        "Rate move: today's rate is compared with the rate of N days before.",
     )
-    threshold_percent = fields.Float(string="Utilization Above (%)", default=80.0)
+    threshold_percent = fields.Float(aggregator=False, string="Utilization Above (%)", default=80.0)
     threshold_points = fields.Float(
-        string="Score Drop (points)", default=10.0, help="On the bureau's 0-100 scale."
+        aggregator=False, string="Score Drop (points)", default=10.0, help="On the bureau's 0-100 scale."
     )
     threshold_grades = fields.Integer(
-        string="Grades Down", default=1, help="Downgrade by at least this many grades."
+        aggregator=False, string="Grades Down", default=1, help="Downgrade by at least this many grades."
     )
     threshold_factor = fields.Float(
+        aggregator=False,
         string="Factor",
         default=2.0,
         help="Orders of the period above this multiple of the customer's average.",
     )
     threshold_amount = fields.Float(
+        aggregator=False,
         string="Minimum Amount",
         help="In the rule's currency (converted into the company's at the evaluation date): smaller overdue "
         "amounts or order volumes raise no alert.",
     )
     history_days = fields.Integer(
+        aggregator=False,
         string="History (days)",
         default=365,
         help="Order spike: the history the customer's average is taken over.",
@@ -118,7 +125,7 @@ class CreditWarningRule(models.Model):
     # up to commercial partner id ``resume_partner_id`` are evaluated and committed.
     resume_date = fields.Date(readonly=True, copy=False)
     resume_company_id = fields.Many2one("res.company", readonly=True, copy=False)
-    resume_partner_id = fields.Integer(readonly=True, copy=False)
+    resume_partner_id = fields.Integer(aggregator=False, readonly=True, copy=False)
     alert_ids = fields.One2many("credit.alert", "rule_id", string="Alerts")
     alert_count = fields.Integer(compute="_compute_alert_count")
 
@@ -126,7 +133,8 @@ class CreditWarningRule(models.Model):
         (
             "thresholds_positive",
             "CHECK(threshold_days >= 0 AND threshold_percent >= 0 AND threshold_points >= 0 "
-            "AND threshold_grades >= 0 AND threshold_factor >= 0 AND threshold_amount >= 0 AND history_days >= 0)",
+            "AND threshold_grades >= 0 AND threshold_factor >= 0 AND threshold_amount >= 0 "
+            "AND history_days >= 0)",
             "Warning rule thresholds cannot be negative.",
         ),
     ]
@@ -162,7 +170,9 @@ class CreditWarningRule(models.Model):
                     "Overdue more than %(days)s days, above %(amount)s",
                     days=days,
                     amount=rule._format_threshold_amount(),
-                ),
+                )
+                if rule.threshold_amount
+                else self.env._("Overdue more than %(days)s days, any amount", days=days),
                 "utilization": self.env._(
                     "Exposure above %(percent)s%% of the limit", percent=number(rule.threshold_percent)
                 ),
@@ -174,7 +184,8 @@ class CreditWarningRule(models.Model):
                     points=number(rule.threshold_points),
                 ),
                 "order_spike": self.env._(
-                    "Orders of the last %(days)s days above %(factor)s x the average of the last %(history)s days",
+                    "Orders of the last %(days)s days above %(factor)s x "
+                    "the average of the last %(history)s days",
                     days=days,
                     factor=number(rule.threshold_factor),
                     history=rule.history_days,
@@ -283,7 +294,7 @@ class CreditWarningRule(models.Model):
         anyway). Memory stays flat: the cache is emptied after each batch.
         """
         today = fields.Date.context_today(self)
-        rules = self.sudo().search([])
+        rules = self.sudo().search([])  # pylint: disable=no-search-all  # a handful of rules, all evaluated
         companies = self.env["res.company"].sudo().search([("credit_control_enabled", "=", True)], order="id")
         plan = []
         for company in companies:
@@ -488,8 +499,10 @@ class CreditWarningRule(models.Model):
                   FROM (
                         SELECT partner.commercial_partner_id AS partner_id, report.id, report.report_date,
                                report.score, report.agency,
-                               ROW_NUMBER() OVER (PARTITION BY partner.commercial_partner_id
-                                                      ORDER BY report.report_date DESC, report.id DESC) AS rank
+                               ROW_NUMBER() OVER (
+                                   PARTITION BY partner.commercial_partner_id
+                                   ORDER BY report.report_date DESC, report.id DESC
+                               ) AS rank
                           FROM credit_bureau_report report
                           JOIN res_partner partner ON partner.id = report.partner_id
                          WHERE report.company_id = %s AND %s
@@ -699,3 +712,35 @@ class CreditWarningRule(models.Model):
             )
             cache["exposure"] = (profiles, profiles._exposure_figures(profiles.partner_id, company, today))
         return cache["exposure"]
+
+    # ------------------------------------------------------------
+    # RUN NOW (from the rule's form or list)
+    # ------------------------------------------------------------
+
+    def action_run_now(self):
+        """Evaluate these rules at once for every customer of the companies they apply to (the
+        user's companies that check credit) and tell how many alerts they raised."""
+        if not self.env.su and not self.env.user.has_group("sale_credit_control.group_credit_manager"):
+            raise AccessError(self.env._("Only credit managers can run warning rules."))
+        today = fields.Date.context_today(self)
+        companies = self.env.user.company_ids.filtered("credit_control_enabled")
+        alerts = self.env["credit.alert"]
+        for company in companies.sorted("id"):
+            rules = self.filtered_domain(["|", ("company_id", "=", False), ("company_id", "=", company.id)])
+            if rules:
+                alerts |= rules._evaluate_company(company, today)
+        if alerts:
+            message = self.env._("%(count)s new alert(s) raised.", count=len(alerts))
+        else:
+            message = self.env._("No new alert: no customer crosses the thresholds, or its alert is open.")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Warning rules evaluated"),
+                "message": message,
+                "type": "success" if alerts else "info",
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

@@ -21,7 +21,12 @@ POLICY_AMOUNT_FIELDS = (
     "credit_max_order_amount",
     "credit_limit_second_approval_threshold",
 )
-POLICY_DAYS_FIELDS = ("credit_overdue_days", "credit_review_lead_days", "credit_repayment_grace_days")
+POLICY_DAYS_FIELDS = (
+    "credit_overdue_days",
+    "credit_review_lead_days",
+    "credit_repayment_grace_days",
+    "credit_approval_validity_days",
+)
 
 
 RULE_ACTIONS = [
@@ -50,11 +55,13 @@ class ResCompany(models.Model):
         RULE_ACTIONS, string="Overdue Receivables", default="block", required=True
     )
     credit_overdue_days = fields.Integer(
+        aggregator=False,
         string="Overdue Days Allowed",
         default=30,
         help="The overdue rule fires when the oldest overdue receivable is more days past due than this.",
     )
     credit_overdue_amount = fields.Monetary(
+        aggregator=False,
         string="Overdue Amount Allowed",
         currency_field="currency_id",
         help="The overdue rule fires only when the overdue amount is above this amount.",
@@ -67,6 +74,7 @@ class ResCompany(models.Model):
         help="Applies when the limit's valid-until date or the customer's review date has passed.",
     )
     credit_max_order_amount = fields.Monetary(
+        aggregator=False,
         string="Maximum Single Order",
         currency_field="currency_id",
         help="Orders above this amount (company currency, taxes included) trigger the rule. 0: no maximum.",
@@ -106,7 +114,6 @@ class ResCompany(models.Model):
         "limit, even if the customer is within its own limit (groups without a limit are not checked).",
     )
     credit_insurance_required = fields.Boolean(
-        string="Credit Insurance Required",
         help="Customers' exposure must be covered by credit insurance: the insurance rule applies when "
         "a confirmation would take a customer's exposure beyond its insured limit (0 without a valid cover).",
     )
@@ -119,6 +126,7 @@ class ResCompany(models.Model):
         "the customer's insured limit.",
     )
     credit_repayment_grace_days = fields.Integer(
+        aggregator=False,
         string="Repayment Grace Days",
         default=5,
         help="A repayment plan whose instalment is unpaid after its due date is late for this many days, "
@@ -142,10 +150,13 @@ class ResCompany(models.Model):
         help="Add draft customer invoices that do not come from a sales order to the exposure.",
     )
     credit_default_tolerance = fields.Float(
+        aggregator=False,
         string="Default Tolerance (%)",
-        help="Share above the limit tolerated with a warning only, for customers without their own tolerance.",
+        help="Share above the limit tolerated with a warning only, "
+        "for customers without their own tolerance.",
     )
     credit_max_tolerance = fields.Float(
+        aggregator=False,
         string="Maximum Tolerance (%)",
         default=10.0,
         help="No customer's tolerance (nor the default one) may exceed this share above the limit: "
@@ -155,13 +166,24 @@ class ResCompany(models.Model):
     credit_manager_id = fields.Many2one(
         "res.users",
         string="Responsible Credit Manager",
-        help="Receives approval requests and notifications. Empty: every credit manager of the company.",
+        compute="_compute_credit_manager_id",
+        store=True,
+        readonly=False,
+        help="Receives approval requests and notifications. Empty: every credit manager of the company. "
+        "A new company proposes its first credit manager (else the administrator).",
     )
     credit_review_lead_days = fields.Integer(
+        aggregator=False,
         string="Review Reminder (days)",
         default=14,
         help="A credit review is due soon this many days before its date: the responsible credit "
         "manager gets an activity then.",
+    )
+    credit_approval_validity_days = fields.Integer(
+        string="Override Validity (days)",
+        default=30,
+        help="Proposed validity of an approved credit override: the approver's dialog offers today "
+        "plus this many days as its expiry date. 0: no expiry date is proposed.",
     )
 
     credit_allow_direct_limit_edit = fields.Boolean(
@@ -171,6 +193,7 @@ class ResCompany(models.Model):
         "Off: limits change only through approved limit requests.",
     )
     credit_limit_second_approval_threshold = fields.Monetary(
+        aggregator=False,
         string="Second Approval Above",
         currency_field="currency_id",
         help="Limit requests above this amount (company currency) need a second approval by a credit "
@@ -182,6 +205,11 @@ class ResCompany(models.Model):
         help="The last day past due of each aging bucket of the credit report, separated by commas: "
         "30,60,90,120 gives not due, 1-30, 31-60, 61-90, 91-120 and over 120 days past due. "
         "Empty: 30,60,90,120.",
+    )
+    credit_portal_show_rating = fields.Boolean(
+        string="Show Grade on the Customer Portal",
+        help="Customers see their current credit grade on their credit page in the portal (never their "
+        "score, the rating's details or who manages their credit).",
     )
 
     _sql_constraints = [
@@ -389,6 +417,20 @@ class ResCompany(models.Model):
                 "group_limit_action": self.credit_group_action,
             },
         )
+
+    @api.depends()
+    def _compute_credit_manager_id(self):
+        """Computed once, when the company is created: its first credit manager, else the
+        credit manager creating it (Odoo gives them the new company), else the administrator.
+        Then set freely, or emptied, in the settings."""
+        group = self.env.ref("sale_credit_control.group_credit_manager", raise_if_not_found=False)
+        managers = group.sudo().users.filtered(lambda user: user.active and not user.share) if group else None
+        managers = managers or self.env["res.users"]
+        admin = self.env.ref("base.user_admin", raise_if_not_found=False) or self.env["res.users"]
+        fallback = (self.env.user & managers) or admin.filtered("active")
+        for company in self:
+            in_company = managers.filtered(lambda user, company=company: company in user.company_ids)
+            company.credit_manager_id = company.credit_manager_id or in_company.sorted("id")[:1] or fallback
 
     @api.model
     def _credit_manager_users(self, company, exclude=None):

@@ -2,7 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 
-class ResConfigSettings(models.TransientModel):
+class ResConfigSettings(models.TransientModel):  # pylint: disable=no-wizard-in-models  # settings: models/
     _name = "res.config.settings"
     _inherit = ["res.config.settings", "credit.finite.values.mixin"]
     _credit_finite_fields = (
@@ -63,6 +63,9 @@ class ResConfigSettings(models.TransientModel):
     )
     credit_manager_id = fields.Many2one(related="company_id.credit_manager_id", readonly=False)
     credit_review_lead_days = fields.Integer(related="company_id.credit_review_lead_days", readonly=False)
+    credit_approval_validity_days = fields.Integer(
+        related="company_id.credit_approval_validity_days", readonly=False
+    )
     credit_allow_direct_limit_edit = fields.Boolean(
         related="company_id.credit_allow_direct_limit_edit", readonly=False
     )
@@ -70,6 +73,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.credit_limit_second_approval_threshold", readonly=False
     )
     credit_aging_edges = fields.Char(related="company_id.credit_aging_edges", readonly=False)
+    credit_portal_show_rating = fields.Boolean(related="company_id.credit_portal_show_rating", readonly=False)
 
     @api.depends("company_id")
     def _compute_credit_tolerances(self):
@@ -117,7 +121,7 @@ class ResConfigSettings(models.TransientModel):
                     )
                 )
             changes.append((company, old_limit, new_limit))
-        super()._inverse_account_default_credit_limit()
+        result = super()._inverse_account_default_credit_limit()
         reason = self.env.context.get("credit_change_reason") or self.env._(
             "Default credit limit changed in the settings"
         )
@@ -125,3 +129,4 @@ class ResConfigSettings(models.TransientModel):
             self.env["credit.limit.history"]._record_company(
                 company, "default_credit_limit", old_limit, new_limit, reason
             )
+        return result

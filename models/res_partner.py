@@ -26,7 +26,6 @@ class ResPartner(models.Model):
         compute="_compute_credit_profile_id",
         search="_search_credit_profile_id",
         compute_sudo=True,
-        string="Credit Profile",
         groups=CREDIT_STATUS_GROUPS,
         help="Credit profile of the commercial partner in the current company.",
     )
@@ -188,16 +187,19 @@ class ResPartner(models.Model):
             limits.append(limit)
         if all(limit is None for limit in limits):
             return super().create(vals_list)
-        names = [vals.get("name") or "" for vals, limit in zip(vals_list, limits) if limit is not None]
+        names = [
+            vals.get("name") or "" for vals, limit in zip(vals_list, limits, strict=True) if limit is not None
+        ]
         self._credit_check_limit_rights(", ".join(names))
         # Created without their limit (the ORM would also apply a default limit then: it is
         # replaced at once), then the limit is written as superuser, as in ``write``.
         partners = super().create(vals_list)
         old_limits = {}
-        for partner, limit in zip(partners.sudo(), limits):
+        for partner, limit in zip(partners.sudo(), limits, strict=True):
             if limit is None or partner != partner.commercial_partner_id:
                 continue
             old_limits[partner] = fallback
+            # pylint: disable-next=super-method-mismatch  # past this class's write: rights checked above
             super(ResPartner, partner).write({"credit_limit": limit})
         if old_limits:
             created = partners.sudo().browse([partner.id for partner in old_limits])
@@ -337,6 +339,7 @@ class ResPartner(models.Model):
         current company), as superuser and without recording it: the limit set is what the
         credit profile records (``credit.profile._credit_set_limit``)."""
         self._credit_check_limit_value(amount)
+        # pylint: disable-next=super-method-mismatch  # past this class's write, which records limits
         return super(ResPartner, self.sudo()).write({"credit_limit": amount})
 
     def action_open_credit_profile(self):
@@ -405,3 +408,42 @@ class ResPartner(models.Model):
                 )
             )
         return profile.action_print_credit_report()
+
+    # ------------------------------------------------------------
+    # CREDIT TAB: the limit and the open alerts (stat button)
+    # ------------------------------------------------------------
+
+    credit_profile_limit = fields.Monetary(
+        related="credit_profile_id.credit_limit",
+        string="Credit Limit in This Company",
+        groups=CREDIT_STATUS_GROUPS,
+        help="The customer's credit limit in this company (0: no limit checked).",
+    )
+    credit_alert_count = fields.Integer(
+        compute="_compute_credit_alert_count", string="Open Credit Alerts", groups=CREDIT_FILE_GROUPS
+    )
+
+    @api.depends_context("company")
+    def _compute_credit_alert_count(self):
+        counts = dict(
+            self.env["credit.alert"]._read_group(
+                [
+                    ("partner_id", "in", self.commercial_partner_id.ids),
+                    ("company_id", "=", self.env.company.id),
+                    ("state", "in", ("new", "acknowledged")),
+                ],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.credit_alert_count = counts.get(partner.commercial_partner_id, 0)
+
+    def action_view_credit_alerts(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale_credit_control.credit_alert_action")
+        action["domain"] = [
+            ("partner_id", "=", self.commercial_partner_id.id),
+            ("company_id", "=", self.env.company.id),
+        ]
+        return action
