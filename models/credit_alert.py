@@ -3,6 +3,7 @@ from datetime import date
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, format_date, formatLang
+from odoo.tools.sql import column_exists, rename_column
 
 from ..credit_policy.warnings import alert_key, needs_alert
 from .credit_warning_rule import RULE_TYPES, SEVERITIES
@@ -34,7 +35,6 @@ class CreditAlert(models.Model):
     name = fields.Char(string="Reference", readonly=True, copy=False, default=lambda self: self.env._("New"))
     rule_id = fields.Many2one(
         "credit.warning.rule",
-        string="Rule",
         readonly=True,
         index=True,
         ondelete="set null",
@@ -72,7 +72,13 @@ class CreditAlert(models.Model):
         "res.users", string="Responsible", readonly=True, tracking=True, check_company=True
     )
     figures = fields.Json(readonly=True, help="The figures that crossed the rule's threshold.")
-    message = fields.Text(readonly=True)
+    message = fields.Text(
+        compute="_compute_message",
+        help="What crossed which threshold, in your language, from the figures the rule recorded.",
+    )
+    recorded_message = fields.Text(
+        readonly=True, help="Text recorded when the alert was raised, for alerts not rendered from figures."
+    )
     state = fields.Selection(
         [("new", "New"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved")],
         default="new",
@@ -82,9 +88,9 @@ class CreditAlert(models.Model):
         index=True,
     )
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
-    acknowledged_by_id = fields.Many2one("res.users", string="Acknowledged By", readonly=True)
+    acknowledged_by_id = fields.Many2one("res.users", readonly=True)
     acknowledged_date = fields.Datetime(readonly=True)
-    resolved_by_id = fields.Many2one("res.users", string="Resolved By", readonly=True)
+    resolved_by_id = fields.Many2one("res.users", readonly=True)
     resolved_date = fields.Datetime(readonly=True)
     resolution_note = fields.Text(tracking=True)
     hold_applied = fields.Boolean(
@@ -96,14 +102,35 @@ class CreditAlert(models.Model):
         # The database itself refuses a second open alert for the same condition.
         self.env.cr.execute(
             SQL(
-                "CREATE UNIQUE INDEX IF NOT EXISTS credit_alert_open_dedup_key_uniq ON credit_alert (dedup_key)"
-                " WHERE state IN ('new', 'acknowledged')"
+                "CREATE UNIQUE INDEX IF NOT EXISTS credit_alert_open_dedup_key_uniq"
+                " ON credit_alert (dedup_key) WHERE state IN ('new', 'acknowledged')"
             )
         )
+
+    def _auto_init(self):
+        # The message was stored as text in the column "message" (the language of whoever raised the
+        # alert); that text is kept as recorded for the alerts that have no rule to render it.
+        if column_exists(self.env.cr, self._table, "message") and not column_exists(
+            self.env.cr, self._table, "recorded_message"
+        ):
+            rename_column(self.env.cr, self._table, "message", "recorded_message")
+        return super()._auto_init()
 
     # ------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------
+
+    @api.depends("alert_type", "rule_id", "figures", "recorded_message")
+    @api.depends_context("lang")
+    def _compute_message(self):
+        """Rule alerts are rendered from their figures in the reader's language; the others (order
+        amended, repayment broken, decision log) show the text recorded when they were raised."""
+        for alert in self:
+            profile = alert.profile_id.sudo()
+            if alert.rule_id and alert.figures and profile:
+                alert.message = self._render_message(profile, alert.alert_type, alert.figures)
+            else:
+                alert.message = alert.recorded_message
 
     @api.model
     def _group_expand_severity(self, values, domain):
@@ -212,8 +239,7 @@ class CreditAlert(models.Model):
                     "company_id": company.id,
                     "profile_id": profile.id,
                     "user_id": self._responsible_in(profile, company).id,
-                    "figures": _jsonable(figures),
-                    "message": self._render_message(profile, rule.rule_type, figures),
+                    "figures": _jsonable(self._figures_to_record(profile, rule.rule_type, figures)),
                     "dedup_key": key,
                 }
             )
@@ -257,7 +283,7 @@ class CreditAlert(models.Model):
                     "profile_id": profile.id,
                     "user_id": self._responsible_in(profile, profile.company_id).id,
                     "figures": {"order_id": order.id, "amount_total": order.amount_total},
-                    "message": message,
+                    "recorded_message": message,
                     "dedup_key": key,
                 }
             )
@@ -284,7 +310,7 @@ class CreditAlert(models.Model):
                     "profile_id": profile.id,
                     "user_id": self._responsible_in(profile, profile.company_id).id,
                     "figures": _jsonable(figures),
-                    "message": message,
+                    "recorded_message": message,
                     "dedup_key": key,
                 }
             )
@@ -293,10 +319,27 @@ class CreditAlert(models.Model):
         return alert
 
     @api.model
+    def _figures_to_record(self, profile, rule_type, figures):
+        """The figures the message is rendered from later: what the rendering would otherwise read
+        from the profile as it is then is recorded as it is now."""
+        if rule_type == "limit_expiring" and "limit" not in figures:
+            return dict(figures, limit=profile.credit_limit)
+        return figures
+
+    @api.model
     def _render_message(self, profile, rule_type, figures):
         """A readable sentence with the figures of a ``rule_type`` alert on ``profile``'s customer."""
         money = profile._format_amount
         partner = profile.partner_id.display_name
+        if rule_type == "overdue_new" and not figures.get("min_amount"):
+            return self.env._(
+                "%(partner)s has %(amount)s overdue, the oldest %(days)s days past due (rule: more than "
+                "%(min_days)s days).",
+                partner=partner,
+                amount=money(figures["overdue_amount"]),
+                days=figures["overdue_days"],
+                min_days=figures["min_days"],
+            )
         if rule_type == "overdue_new":
             return self.env._(
                 "%(partner)s has %(amount)s overdue, the oldest %(days)s days past due (rule: more than "
@@ -321,8 +364,8 @@ class CreditAlert(models.Model):
             )
         if rule_type == "utilization":
             return self.env._(
-                "%(partner)s uses %(utilization)s%% of its credit limit: exposure %(exposure)s, limit %(limit)s "
-                "(rule: above %(threshold)s%%).",
+                "%(partner)s uses %(utilization)s%% of its credit limit: "
+                "exposure %(exposure)s, limit %(limit)s (rule: above %(threshold)s%%).",
                 partner=partner,
                 utilization=formatLang(self.env, figures["utilization"], digits=1),
                 exposure=money(figures["exposure"]),
@@ -331,8 +374,8 @@ class CreditAlert(models.Model):
             )
         if rule_type == "downgrade":
             return self.env._(
-                "%(partner)s was downgraded from %(previous)s to %(grade)s (%(notches)s grade(s) down) by the "
-                "rating of %(date)s.",
+                "%(partner)s was downgraded from %(previous)s to %(grade)s "
+                "(%(notches)s grade(s) down) by the rating of %(date)s.",
                 partner=partner,
                 previous=figures["previous_grade"],
                 grade=figures["grade"],
@@ -341,8 +384,9 @@ class CreditAlert(models.Model):
             )
         if rule_type == "bureau_drop":
             return self.env._(
-                "The bureau score of %(partner)s dropped by %(drop)s points, from %(previous)s (%(previous_agency)s, "
-                "%(previous_date)s) to %(score)s (%(agency)s, %(date)s) (rule: %(min_points)s points or more).",
+                "The bureau score of %(partner)s dropped by %(drop)s points, "
+                "from %(previous)s (%(previous_agency)s, %(previous_date)s) "
+                "to %(score)s (%(agency)s, %(date)s) (rule: %(min_points)s points or more).",
                 partner=partner,
                 drop=formatLang(self.env, figures["drop"], digits=1),
                 previous=formatLang(self.env, figures["previous_score"], digits=1),
@@ -356,7 +400,8 @@ class CreditAlert(models.Model):
         if rule_type == "order_spike":
             return self.env._(
                 "%(partner)s ordered %(recent)s in the last %(days)s days, %(ratio)s times its average of "
-                "%(average)s per %(days)s days over the previous %(history)s days (rule: above %(factor)s times).",
+                "%(average)s per %(days)s days over the previous %(history)s days "
+                "(rule: above %(factor)s times).",
                 partner=partner,
                 recent=money(figures["recent_amount"]),
                 days=figures["period_days"],
@@ -369,7 +414,7 @@ class CreditAlert(models.Model):
             return self.env._(
                 "The credit limit of %(partner)s (%(limit)s) expires on %(date)s, in %(days)s days.",
                 partner=partner,
-                limit=money(profile.credit_limit),
+                limit=money(figures.get("limit", profile.credit_limit)),
                 date=format_date(self.env, figures["date"]),
                 days=figures["days_left"],
             )

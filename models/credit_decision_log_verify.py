@@ -22,7 +22,7 @@ class CreditDecisionLogVerify(models.Model):
     (``action_verify``) and daily (``_cron_verify``, which raises a credit alert where a
     chain is broken)."""
 
-    _inherit = "credit.decision.log"
+    _inherit = "credit.decision.log"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # VERIFY
@@ -181,7 +181,7 @@ class CreditDecisionLogVerify(models.Model):
                     "expected_sequence": broken.expected_sequence,
                     "reason": broken.reason,
                 },
-                "message": message,
+                "recorded_message": message,
                 "dedup_key": key,
             }
         )

@@ -150,7 +150,10 @@ class TestCreditWarning(CreditControlCommon):
         currency = self.company.currency_id
         overdue = self._rule("overdue_new", threshold_days=30, threshold_amount=1500.0)
         self.assertIn(format_amount(self.env, 1500.0, currency), overdue.description)
-        self.assertIn(format_amount(self.env, 0.0, currency), self._rule("overdue_new").description)
+        # no minimum amount: no "above 0.00"
+        self.assertEqual(
+            self._rule("overdue_new", threshold_days=30).description, "Overdue more than 30 days, any amount"
+        )
         self.assertEqual(
             self._rule("utilization", threshold_percent=80.0).description, "Exposure above 80% of the limit"
         )
@@ -167,6 +170,18 @@ class TestCreditWarning(CreditControlCommon):
         self.assertAlmostEqual(alert.figures["utilization"], 85.0)
         self.assertIn("85.0%", alert.message)
         self.assertIn("1,000.00", alert.message)
+
+    def test_alert_message_is_rendered_in_the_readers_language(self):
+        """The alert keeps figures, not a sentence: each reader gets it in their own language."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        rule = self._rule("utilization", threshold_percent=80.0)
+        self.create_invoice(self.customer, 850.0)
+        alert = self.assertOneAlertOnly(rule, self.customer, self.quiet)
+        self.assertFalse(alert.recorded_message)
+        self.assertIn("85.0%", alert.with_context(lang="en_US").message)
+        french = alert.with_context(lang="fr_FR").message
+        self.assertIn("85,0", french)
+        self.assertNotIn("85.0", french)
 
     def test_utilization_counts_secured_capacity(self):
         """As the confirmation check: a guarantee's secured capacity adds to the limit."""
@@ -344,6 +359,10 @@ class TestCreditWarning(CreditControlCommon):
         self.assertFalse(self._alerts(expired))
         self.assertEqual(alert.figures["days_left"], 10)
         self.assertIn("in 10 days", alert.message)
+        self.assertIn("1,000.00", alert.message)
+        # The message shows the limit the alert was raised on, not a later one.
+        self.set_limit(self.customer, 2500.0)
+        alert.invalidate_recordset(["message"])
         self.assertIn("1,000.00", alert.message)
         # Resolved: that expiry date is not alerted again; a new date is a new event.
         alert.with_user(self.credit_manager).action_resolve()
