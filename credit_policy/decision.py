@@ -87,11 +87,13 @@ class CreditFacts:
             raise ValueError(f"unknown credit mode {self.mode!r}")
         if not all(math.isfinite(value) and value >= 0 for value in (self.limit, self.tolerance_percent)):
             raise ValueError(
-                f"limit and tolerance must be finite numbers >= 0, not {self.limit!r} and {self.tolerance_percent!r}"
+                "limit and tolerance must be finite numbers >= 0, "
+                f"not {self.limit!r} and {self.tolerance_percent!r}"
             )
         if not (math.isfinite(self.limit_amount_currency) and self.limit_amount_currency >= 0):
             raise ValueError(
-                f"the limit in its own currency must be a finite number >= 0, not {self.limit_amount_currency!r}"
+                "the limit in its own currency must be a finite number >= 0, "
+                f"not {self.limit_amount_currency!r}"
             )
         if any(amount < 0 for _code, amount in self.capacity_parts):
             raise ValueError("capacity parts cannot be negative")

@@ -498,17 +498,7 @@ def fit_payment_model(
     """
     rows = list(rows)
     labels = [bool(label) for label in labels]
-    if len(rows) != len(labels):
-        raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
-    if not rows:
-        raise ValueError("no rows to fit")
-    late_count = sum(labels)
-    if late_count in (0, len(labels)):
-        raise ValueError("fitting needs both late and on-time rows")
-    if not _is_number(penalty) or penalty < 0:
-        raise ValueError(f"penalty must be a finite number >= 0, not {penalty!r}")
-    if not _is_whole_positive(max_iter):
-        raise ValueError(f"max_iter must be a whole number >= 1, not {max_iter!r}")
+    _check_fit_arguments(rows, labels, penalty, max_iter)
     if features is None:
         first = rows[0]
         features = list(first) if isinstance(first, Mapping) else [f"x{i}" for i in range(len(list(first)))]
@@ -517,7 +507,47 @@ def fit_payment_model(
         raise ValueError(f"duplicate feature names in {features!r}")
     matrix = _feature_matrix(rows, features)
     count = len(rows)
+    late_count = sum(labels)
+    indicators, means, stds, active, design = _standardised_design(matrix, features, missing_indicators)
+    beta, iterations, converged = _newton_fit(design, labels, late_count / count, penalty, tol, max_iter)
+    coefficients = [0.0] * len(means)
+    for position, j in enumerate(active):
+        coefficients[j] = beta[position + 1]
+    return PaymentModel(
+        features=features,
+        indicators=indicators,
+        means=tuple(means),
+        stds=tuple(stds),
+        coefficients=tuple(coefficients),
+        intercept=beta[0],
+        penalty=float(penalty),
+        training_size=count,
+        late_count=late_count,
+        iterations=iterations,
+        converged=converged,
+    )
 
+
+def _check_fit_arguments(rows, labels, penalty, max_iter):
+    if len(rows) != len(labels):
+        raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
+    if not rows:
+        raise ValueError("no rows to fit")
+    if sum(labels) in (0, len(labels)):
+        raise ValueError("fitting needs both late and on-time rows")
+    if not _is_number(penalty) or penalty < 0:
+        raise ValueError(f"penalty must be a finite number >= 0, not {penalty!r}")
+    if not _is_whole_positive(max_iter):
+        raise ValueError(f"max_iter must be a whole number >= 1, not {max_iter!r}")
+
+
+def _standardised_design(matrix, features, missing_indicators):
+    """Impute, add the missing-value indicators and standardise the columns of ``matrix``.
+
+    Returns ``(indicators, means, stds, active, design)``: ``active`` are the non-constant
+    columns, ``design`` the rows as an intercept column then the active standardised columns.
+    """
+    count = len(matrix)
     # imputation values: the mean of the known values of each feature (0 when never known)
     means = []
     for j in range(len(features)):
@@ -546,33 +576,19 @@ def fit_payment_model(
             active.append(j)
         else:
             stds.append(1.0)  # constant column: left out of the fit, coefficient 0
-    # design: intercept column, then the active standardised columns
     design = [[1.0] + [(r[j] - means[j]) / stds[j] for j in active] for r in raw]
-    size = len(active) + 1
-    base = late_count / count
-    beta = [math.log(base / (1.0 - base))] + [0.0] * len(active)
+    return indicators, means, stds, active, design
+
+
+def _newton_fit(design, labels, base_rate, penalty, tol, max_iter):
+    """Newton's method with step halving from the base rate; returns ``(beta, iterations, converged)``."""
+    size = len(design[0])
+    beta = [math.log(base_rate / (1.0 - base_rate))] + [0.0] * (size - 1)
     objective = _objective(design, labels, beta, penalty)
     converged = False
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - reported in the model
-        gradient = [0.0] * size
-        hessian = [[0.0] * size for _ in range(size)]
-        for z, y in zip(design, labels, strict=True):
-            p = _sigmoid(sum(b * v for b, v in zip(beta, z, strict=True)))
-            residual = (1.0 if y else 0.0) - p
-            weight = p * (1.0 - p)
-            for a in range(size):
-                gradient[a] += residual * z[a]
-                wa = weight * z[a]
-                row = hessian[a]
-                for b in range(a, size):
-                    row[b] += wa * z[b]
-        for a in range(size):
-            for b in range(a):
-                hessian[a][b] = hessian[b][a]
-            if a:
-                gradient[a] -= penalty * beta[a]
-                hessian[a][a] += penalty
+        gradient, hessian = _gradient_and_hessian(design, labels, beta, penalty)
         try:
             step = solve_linear(hessian, gradient)
         except ValueError:
@@ -590,22 +606,31 @@ def fit_payment_model(
         if moved <= tol * (1.0 + max(abs(b) for b in beta)):
             converged = True
             break
-    coefficients = [0.0] * columns
-    for position, j in enumerate(active):
-        coefficients[j] = beta[position + 1]
-    return PaymentModel(
-        features=features,
-        indicators=indicators,
-        means=tuple(means),
-        stds=tuple(stds),
-        coefficients=tuple(coefficients),
-        intercept=beta[0],
-        penalty=float(penalty),
-        training_size=count,
-        late_count=late_count,
-        iterations=iterations,
-        converged=converged,
-    )
+    return beta, iterations, converged
+
+
+def _gradient_and_hessian(design, labels, beta, penalty):
+    """Gradient and Hessian of the penalised log likelihood at ``beta`` (no penalty on the intercept)."""
+    size = len(beta)
+    gradient = [0.0] * size
+    hessian = [[0.0] * size for _ in range(size)]
+    for z, y in zip(design, labels, strict=True):
+        p = _sigmoid(sum(b * v for b, v in zip(beta, z, strict=True)))
+        residual = (1.0 if y else 0.0) - p
+        weight = p * (1.0 - p)
+        for a in range(size):
+            gradient[a] += residual * z[a]
+            wa = weight * z[a]
+            row = hessian[a]
+            for b in range(a, size):
+                row[b] += wa * z[b]
+    for a in range(size):
+        for b in range(a):
+            hessian[a][b] = hessian[b][a]
+        if a:
+            gradient[a] -= penalty * beta[a]
+            hessian[a][a] += penalty
+    return gradient, hessian
 
 
 def _is_whole_positive(value):

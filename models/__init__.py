@@ -24,6 +24,7 @@ from . import credit_exposure_order_line
 from . import credit_exposure_ledger
 from . import credit_exposure_ledger_triggers
 from . import credit_profile_report
+from . import credit_profile_counts
 from . import credit_guarantee
 from . import credit_insurance_policy
 from . import credit_insurance_cover

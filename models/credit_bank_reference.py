@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.tools import format_date
 
 
 class CreditBankReference(models.Model):
@@ -30,3 +31,12 @@ class CreditBankReference(models.Model):
     )
     attachment_ids = fields.Many2many("ir.attachment", string="Documents")
     note = fields.Text()
+
+    @api.depends("bank_name", "date")
+    def _compute_display_name(self):
+        for reference in self:
+            reference.display_name = self.env._(
+                "%(bank)s reference of %(date)s",
+                bank=reference.bank_name or self.env._("Bank"),
+                date=format_date(self.env, reference.date),
+            )

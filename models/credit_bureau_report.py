@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.tools import format_date
 
 
 class CreditBureauReport(models.Model):
@@ -17,7 +18,16 @@ class CreditBureauReport(models.Model):
     )
     agency = fields.Char(required=True)
     report_date = fields.Date(required=True, default=fields.Date.context_today)
-    score = fields.Float(help="The agency's score, on a 0-100 scale.")
+    score = fields.Float(aggregator=False, help="The agency's score, on a 0-100 scale.")
     rating = fields.Char(help="The agency's own rating, as reported.")
     attachment_ids = fields.Many2many("ir.attachment", string="Documents")
     note = fields.Text()
+
+    @api.depends("agency", "report_date")
+    def _compute_display_name(self):
+        for report in self:
+            report.display_name = self.env._(
+                "%(agency)s report of %(date)s",
+                agency=report.agency or self.env._("Bureau"),
+                date=format_date(self.env, report.report_date),
+            )

@@ -55,9 +55,8 @@ class CreditCountryRisk(models.Model):
         "res.company", required=True, index=True, default=lambda self: self.env.company, tracking=True
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
-    country_id = fields.Many2one("res.country", string="Country", required=True, tracking=True)
+    country_id = fields.Many2one("res.country", required=True, tracking=True)
     risk_class = fields.Integer(
-        string="Risk Class",
         required=True,
         tracking=True,
         aggregator=False,
@@ -66,7 +65,6 @@ class CreditCountryRisk(models.Model):
         "scorecard's Country Risk factor.",
     )
     limit_cap = fields.Monetary(
-        string="Limit Cap",
         tracking=True,
         aggregator=False,
         help="The most a rating recommends as credit limit for a customer of this country, in the "

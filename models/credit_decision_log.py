@@ -130,28 +130,29 @@ class CreditDecisionLog(models.Model):
     # ------------------------------------------------------------
 
     @api.model_create_multi
-    def create(self, vals_list):
+    def create(self, vals_list):  # pylint: disable=method-required-super  # append only: no ORM creation
         raise UserError(
             self.env._(
                 "The credit decision log is written by the application only; records cannot be created."
             )
         )
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super  # append only: never rewritten
         raise UserError(
             self.env._(
                 "The credit decision log cannot be changed: its records are kept as they were written."
             )
         )
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         raise UserError(
             self.env._(
                 "The credit decision log cannot be deleted: its records are kept as they were written."
             )
         )
 
-    def copy(self, default=None):
+    def copy(self, default=None):  # pylint: disable=method-required-super  # append only: no copies
         raise UserError(
             self.env._(
                 "The credit decision log is written by the application only; records cannot be copied."

@@ -26,7 +26,7 @@ class CreditDecisionLogEntries(models.Model):
     their text or keys changes what new records hash to (existing records keep theirs).
     """
 
-    _inherit = "credit.decision.log"
+    _inherit = "credit.decision.log"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # HELPERS
@@ -288,7 +288,7 @@ class CreditDecisionLogEntries(models.Model):
                         "%(date)s: recommended limit %(limit)s.",
                         partner=names.get(vals["partner_id"], ""),
                         grade=vals["grade_code"],
-                        score=f"{vals['score']:.2f}",
+                        score=format(vals["score"], ".2f"),
                         previous=vals.get("previous_grade_code") or self.env._("none"),
                         date=format_date(self.env, vals["date"]),
                         limit=self._money(vals["recommended_limit"], currency)

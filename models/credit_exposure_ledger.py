@@ -5,7 +5,7 @@ import logging
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 _logger = logging.getLogger(__name__)
 
@@ -72,14 +72,26 @@ class CreditExposureLedger(models.Model):
     )
     debit_count = fields.Integer(string="Items Owed", readonly=True)
 
+    @api.depends("partner_id.name", "part", "date_maturity")
+    def _compute_display_name(self):
+        parts = dict(self._fields["part"]._description_selection(self.env))
+        for row in self:
+            name = f"{row.partner_id.name or ''} - {parts.get(row.part, '')}"
+            if row.date_maturity:
+                name = self.env._(
+                    "%(name)s due %(date)s", name=name, date=format_date(self.env, row.date_maturity)
+                )
+            row.display_name = name
+
     def init(self):
-        super().init()
+        result = super().init()
         self.env.cr.execute(
             SQL(
                 "CREATE UNIQUE INDEX IF NOT EXISTS credit_exposure_ledger_key ON credit_exposure_ledger"
                 " (partner_id, company_id, currency_id, part, COALESCE(date_maturity, '-infinity'::date))"
             )
         )
+        return result
 
     # ------------------------------------------------------------
     # READING
@@ -108,7 +120,8 @@ class CreditExposureLedger(models.Model):
                        SUM(ledger.debit_amount) FILTER (WHERE ledger.date_maturity < %(date)s)
                            - COALESCE(SUM(covered.residual), 0),
                        MIN(ledger.date_maturity) FILTER (
-                           WHERE ledger.date_maturity < %(date)s AND ledger.debit_count > COALESCE(covered.lines, 0))
+                           WHERE ledger.date_maturity < %(date)s
+                             AND ledger.debit_count > COALESCE(covered.lines, 0))
                   FROM credit_exposure_ledger ledger
              LEFT JOIN %(covered)s covered
                     ON ledger.part = 'receivables'

@@ -73,11 +73,12 @@ class CreditExposureLedger(models.Model):
     _inherit = "credit.exposure.ledger"
 
     def init(self):
-        super().init()
+        result = super().init()
         # The registry initializes models in no set order: whichever of the two tables comes
         # second installs the triggers and builds the ledger (credit.exposure.order.line's init).
         if table_exists(self.env.cr, "credit_exposure_order_line"):
             self._install_triggers()
+        return result
 
     @api.model
     def _install_triggers(self):
@@ -91,7 +92,8 @@ class CreditExposureLedger(models.Model):
                 cr.execute(SQL("DROP TRIGGER IF EXISTS %s ON %s", name, SQL.identifier(table)))
                 cr.execute(
                     SQL(
-                        "CREATE TRIGGER %s AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()",
+                        "CREATE TRIGGER %s AFTER %s ON %s REFERENCING %s"
+                        " FOR EACH STATEMENT EXECUTE FUNCTION %s()",
                         name,
                         SQL(event),
                         SQL.identifier(table),
@@ -160,9 +162,11 @@ class CreditExposureLedger(models.Model):
                 HAVING SUM(amount) <> 0
             )
             INSERT INTO credit_exposure_ledger AS ledger
-                   (partner_id, company_id, currency_id, part, date_maturity, amount, debit_amount, debit_count)
+                   (partner_id, company_id, currency_id, part, date_maturity,
+                    amount, debit_amount, debit_count)
             SELECT partner_id, company_id, currency_id, 'uninvoiced_orders', NULL, amount, 0, 0 FROM delta
-                ON CONFLICT (partner_id, company_id, currency_id, part, COALESCE(date_maturity, '-infinity'::date))
+                ON CONFLICT (partner_id, company_id, currency_id, part,
+                             COALESCE(date_maturity, '-infinity'::date))
                 DO UPDATE SET amount = ledger.amount + EXCLUDED.amount;
             END
             """,
@@ -182,8 +186,10 @@ class CreditExposureLedger(models.Model):
         return SQL(
             """
             INSERT INTO credit_exposure_ledger AS ledger
-                   (partner_id, company_id, currency_id, part, date_maturity, amount, debit_amount, debit_count)
-            SELECT aml.commercial_partner_id, aml.company_id, aml.currency_id, 'receivables', aml.date_maturity,
+                   (partner_id, company_id, currency_id, part, date_maturity,
+                    amount, debit_amount, debit_count)
+            SELECT aml.commercial_partner_id, aml.company_id, aml.currency_id, 'receivables',
+                   aml.date_maturity,
                    SUM(aml.sign * aml.amount_residual_currency),
                    SUM(aml.sign * GREATEST(aml.amount_residual_currency, 0)),
                    SUM(aml.sign * (aml.amount_residual_currency > 0)::integer)
@@ -193,7 +199,8 @@ class CreditExposureLedger(models.Model):
             HAVING SUM(aml.sign * aml.amount_residual_currency) <> 0
                 OR SUM(aml.sign * GREATEST(aml.amount_residual_currency, 0)) <> 0
                 OR SUM(aml.sign * (aml.amount_residual_currency > 0)::integer) <> 0
-                ON CONFLICT (partner_id, company_id, currency_id, part, COALESCE(date_maturity, '-infinity'::date))
+                ON CONFLICT (partner_id, company_id, currency_id, part,
+                             COALESCE(date_maturity, '-infinity'::date))
                 DO UPDATE SET amount = ledger.amount + EXCLUDED.amount,
                               debit_amount = ledger.debit_amount + EXCLUDED.debit_amount,
                               debit_count = ledger.debit_count + EXCLUDED.debit_count;
@@ -277,7 +284,8 @@ class CreditExposureLedger(models.Model):
                 ),
                 self._refresh(
                     SQL(
-                        "SELECT rel.order_line_id FROM sale_order_line_invoice_rel rel WHERE rel.invoice_line_id IN (%s)",
+                        "SELECT rel.order_line_id FROM sale_order_line_invoice_rel rel"
+                        " WHERE rel.invoice_line_id IN (%s)",
                         _updated_rows(INVOICE_LINE_COLUMNS),
                     )
                 ),

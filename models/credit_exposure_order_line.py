@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools.sql import table_exists
 
 
@@ -20,8 +20,8 @@ class CreditExposureOrderLine(models.Model):
 
     # Plain integers, not foreign keys: a foreign key would delete the row with its order line
     # before the trigger that subtracts the line's commitment from the ledger can read it.
-    order_line_id = fields.Integer(string="Order Line", required=True, readonly=True)
-    order_id = fields.Integer(string="Order", required=True, readonly=True, index=True)
+    order_line_id = fields.Integer(aggregator=False, required=True, readonly=True)
+    order_id = fields.Integer(aggregator=False, required=True, readonly=True, index=True)
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, readonly=True, ondelete="cascade"
     )
@@ -33,8 +33,20 @@ class CreditExposureOrderLine(models.Model):
         ("order_line_unique", "UNIQUE (order_line_id)", "An order line counts once in the exposure ledger."),
     ]
 
+    @api.depends("order_id", "partner_id.name")
+    def _compute_display_name(self):
+        orders = self.env["sale.order"].sudo().browse(set(self.mapped("order_id"))).exists()
+        names = {order.id: order.name for order in orders}
+        for row in self:
+            row.display_name = self.env._(
+                "%(customer)s - line of %(order)s",
+                customer=row.partner_id.name or "",
+                order=names.get(row.order_id) or self.env._("a deleted order"),
+            )
+
     def init(self):
-        super().init()
+        result = super().init()
         # See credit.exposure.ledger's init: the second of the two tables installs the triggers.
         if table_exists(self.env.cr, "credit_exposure_ledger"):
             self.env["credit.exposure.ledger"]._install_triggers()
+        return result

@@ -40,12 +40,12 @@ class CreditExposureReport(models.Model):
     profile_id = fields.Many2one("credit.profile", string="Credit Profile", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     # res.partner has no sales team without crm: the salesperson's main team, which Odoo proposes
     # on the customer's orders (res.users.sale_team_id).
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
-    country_id = fields.Many2one("res.country", string="Country", readonly=True)
+    country_id = fields.Many2one("res.country", readonly=True)
     grade_code = fields.Char(string="Grade", readonly=True)
     mode = fields.Selection(
         [("limit", "Credit Limit"), ("cash", "Cash Only")], string="Credit Mode", readonly=True
@@ -56,7 +56,7 @@ class CreditExposureReport(models.Model):
         readonly=True,
         help="A checked limit (credit limit mode, limit > 0) and an exposure above the total capacity.",
     )
-    credit_limit = fields.Monetary(string="Credit Limit", readonly=True)
+    credit_limit = fields.Monetary(readonly=True)
     secured_amount = fields.Monetary(string="Secured by Guarantees", readonly=True)
     capacity_amount = fields.Monetary(string="Total Capacity", readonly=True)
     receivable_amount = fields.Monetary(string="Open Receivables", readonly=True)
@@ -70,7 +70,7 @@ class CreditExposureReport(models.Model):
         aggregator="avg",
         help="Exposure over total capacity; grouped: the average of the customers' utilizations.",
     )
-    overdue_amount = fields.Monetary(string="Overdue Amount", readonly=True)
+    overdue_amount = fields.Monetary(readonly=True)
     overdue_days = fields.Integer(string="Oldest Days Overdue", readonly=True, aggregator="max")
 
     # ------------------------------------------------------------

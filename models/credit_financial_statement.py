@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import format_date
 
 from ..credit_policy.factors import financial_ratios
 
@@ -52,13 +53,13 @@ class CreditFinancialStatement(models.Model):
     )
     received_date = fields.Date(string="Received On", default=fields.Date.context_today)
     attachment_ids = fields.Many2many("ir.attachment", string="Documents")
-    revenue = fields.Monetary()
-    total_assets = fields.Monetary()
-    total_liabilities = fields.Monetary()
-    current_assets = fields.Monetary()
-    current_liabilities = fields.Monetary()
-    equity = fields.Monetary()
-    net_profit = fields.Monetary()
+    revenue = fields.Monetary(aggregator=False)
+    total_assets = fields.Monetary(aggregator=False)
+    total_liabilities = fields.Monetary(aggregator=False)
+    current_assets = fields.Monetary(aggregator=False)
+    current_liabilities = fields.Monetary(aggregator=False)
+    equity = fields.Monetary(aggregator=False)
+    net_profit = fields.Monetary(aggregator=False)
     debt_to_asset = fields.Float(
         compute="_compute_ratios",
         store=True,
@@ -96,6 +97,15 @@ class CreditFinancialStatement(models.Model):
     # ------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------
+
+    @api.depends("partner_id.name", "period_end")
+    def _compute_display_name(self):
+        for statement in self:
+            statement.display_name = self.env._(
+                "%(customer)s - Statement %(date)s",
+                customer=statement.partner_id.name or "",
+                date=format_date(self.env, statement.period_end),
+            )
 
     @api.depends(*STATEMENT_FIGURES)
     def _compute_ratios(self):

@@ -17,23 +17,30 @@ class CreditGrade(models.Model):
     currency_id = fields.Many2one(related="scorecard_id.currency_id")
     code = fields.Char(required=True, help="Grade code, e.g. AAA, BB or D.")
     name = fields.Char(translate=True)
-    min_score = fields.Float(required=True, help="Lowest score (0-100) that earns this grade.")
+    min_score = fields.Float(
+        aggregator=False, required=True, help="Lowest score (0-100) that earns this grade."
+    )
     use_fixed_cap = fields.Boolean(string="Fixed Limit Cap")
     max_limit_fixed = fields.Float(
+        aggregator=False,
         string="Maximum Limit",
         help="Absolute cap on the limit, in the scorecard's currency (converted into the rated company's "
         "currency at the rating date). 0: cash only.",
     )
     revenue_share = fields.Float(
-        string="Revenue Share (%)", help="Cap: this share of annual revenue. 0: no cap."
+        aggregator=False, string="Revenue Share (%)", help="Cap: this share of annual revenue. 0: no cap."
     )
-    equity_share = fields.Float(string="Equity Share (%)", help="Cap: this share of equity. 0: no cap.")
+    equity_share = fields.Float(
+        aggregator=False, string="Equity Share (%)", help="Cap: this share of equity. 0: no cap."
+    )
     payment_term_id = fields.Many2one(
         "account.payment.term", string="Default Payment Terms", check_company=True
     )
-    payment_term_days = fields.Integer(string="Longest Term (days)")
-    deposit_percent = fields.Float(string="Required Deposit (%)")
-    review_months = fields.Integer(string="Review Every (months)", default=12, required=True)
+    payment_term_days = fields.Integer(aggregator=False, string="Longest Term (days)")
+    deposit_percent = fields.Float(aggregator=False, string="Required Deposit (%)")
+    review_months = fields.Integer(
+        aggregator=False, string="Review Every (months)", default=12, required=True
+    )
     approval_group_id = fields.Many2one(
         "res.groups",
         string="Approves Limits Above Recommendation",
@@ -53,7 +60,8 @@ class CreditGrade(models.Model):
         ("review_months_positive", "CHECK(review_months >= 1)", "Reviews happen at least every month."),
         (
             "shares_positive",
-            "CHECK(revenue_share >= 0 AND equity_share >= 0 AND deposit_percent >= 0 AND deposit_percent <= 100)",
+            "CHECK(revenue_share >= 0 AND equity_share >= 0"
+            " AND deposit_percent >= 0 AND deposit_percent <= 100)",
             "Shares and deposits cannot be negative; a deposit is at most 100%.",
         ),
     ]

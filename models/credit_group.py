@@ -3,7 +3,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
-from odoo.tools import ormcache
+from odoo.tools import formatLang, ormcache
 
 from ..credit_policy.groups import member_shares
 
@@ -110,7 +110,11 @@ class CreditGroup(models.Model):
         partners = self.env["res.partner"].browse(list(exposures)).sudo()
         rows = Markup("").join(
             Markup("<tr><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td></tr>")
-            % (partner.display_name, money(exposures[partner.id]), f"{shares[partner.id] * 100:.1f} %")
+            % (
+                partner.display_name,
+                money(exposures[partner.id]),
+                f"{formatLang(self.env, shares[partner.id] * 100, digits=1)}%",
+            )
             for partner in partners
         )
         return Markup("<table class='table table-sm mb-0'>%s%s</table>") % (head, rows)

@@ -75,7 +75,6 @@ class CreditGuarantee(models.Model):
     )
     issuer_id = fields.Many2one(
         "res.partner",
-        string="Issuer",
         check_company=True,
         tracking=True,
         help="Who stands behind the guarantee: the bank, the parent company, the owner of the collateral.",
@@ -96,7 +95,6 @@ class CreditGuarantee(models.Model):
     secured_amount = fields.Monetary(
         compute="_compute_secured_amount",
         store=True,
-        string="Secured Amount",
         help="Amount x coverage: what the guarantee adds to the customer's limit while active and valid.",
     )
     valid_from = fields.Date(default=fields.Date.context_today, tracking=True)
@@ -106,11 +104,11 @@ class CreditGuarantee(models.Model):
     state = fields.Selection(
         GUARANTEE_STATES, required=True, default="draft", readonly=True, copy=False, index=True, tracking=True
     )
-    activated_by_id = fields.Many2one("res.users", string="Activated By", readonly=True, copy=False)
+    activated_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     activated_date = fields.Datetime(string="Activated On", readonly=True, copy=False)
-    released_by_id = fields.Many2one("res.users", string="Released By", readonly=True, copy=False)
+    released_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     released_date = fields.Datetime(string="Released On", readonly=True, copy=False)
-    called_by_id = fields.Many2one("res.users", string="Called By", readonly=True, copy=False)
+    called_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     called_date = fields.Datetime(string="Called On", readonly=True, copy=False)
 
     # ------------------------------------------------------------

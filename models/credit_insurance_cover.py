@@ -19,9 +19,7 @@ class CreditInsuranceCover(models.Model):
     _check_company_auto = True
     _credit_finite_fields = ("insured_limit",)
 
-    policy_id = fields.Many2one(
-        "credit.insurance.policy", string="Policy", required=True, index=True, ondelete="cascade"
-    )
+    policy_id = fields.Many2one("credit.insurance.policy", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="policy_id.company_id", store=True, index=True, precompute=True)
     partner_id = fields.Many2one(
         "res.partner",
@@ -31,7 +29,7 @@ class CreditInsuranceCover(models.Model):
         check_company=True,
         domain="['|', ('is_company', '=', True), ('parent_id', '=', False)]",
     )
-    insured_limit = fields.Monetary(string="Insured Limit", required=True)
+    insured_limit = fields.Monetary(required=True)
     currency_id = fields.Many2one(
         "res.currency",
         compute="_compute_currency_id",

@@ -20,9 +20,7 @@ class CreditInsurancePolicy(models.Model):
     _credit_finite_fields = ("coverage_percent",)
 
     name = fields.Char(string="Policy Number", required=True, tracking=True)
-    insurer_id = fields.Many2one(
-        "res.partner", string="Insurer", required=True, tracking=True, check_company=True
-    )
+    insurer_id = fields.Many2one("res.partner", required=True, tracking=True, check_company=True)
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company, tracking=True
     )

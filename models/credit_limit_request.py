@@ -107,6 +107,7 @@ class CreditLimitRequest(models.Model):
         "foreign-currency limit: that amount is the limit, converted at the rate of each check date.",
     )
     amount = fields.Monetary(
+        aggregator=False,
         string="Requested Limit",
         currency_field="currency_id",
         tracking=True,
@@ -154,20 +155,21 @@ class CreditLimitRequest(models.Model):
         index=True,
     )
     requested_by_id = fields.Many2one(
-        "res.users", string="Requested By", required=True, readonly=True, default=lambda self: self.env.user
+        "res.users", required=True, readonly=True, default=lambda self: self.env.user
     )
     request_date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True, copy=False)
     submit_date = fields.Datetime(string="Submitted On", readonly=True, copy=False)
-    first_approver_id = fields.Many2one("res.users", string="First Approver", readonly=True, copy=False)
+    first_approver_id = fields.Many2one("res.users", readonly=True, copy=False)
     first_approval_date = fields.Datetime(readonly=True, copy=False)
-    second_approver_id = fields.Many2one("res.users", string="Second Approver", readonly=True, copy=False)
+    second_approver_id = fields.Many2one("res.users", readonly=True, copy=False)
     second_approval_date = fields.Datetime(readonly=True, copy=False)
-    decided_by_id = fields.Many2one("res.users", string="Decided By", readonly=True, copy=False)
+    decided_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     decision_date = fields.Datetime(readonly=True, copy=False)
     rejection_reason = fields.Text(readonly=True, copy=False, tracking=True)
 
     # Figures the request is decided on (company currency), refreshed at submission and approval.
     previous_limit = fields.Monetary(
+        aggregator=False,
         string="Limit Before",
         currency_field="company_currency_id",
         compute="_compute_figures",
@@ -181,6 +183,7 @@ class CreditLimitRequest(models.Model):
         "res.currency", string="Limit Before: Currency", readonly=True, copy=False
     )
     previous_limit_amount_currency = fields.Monetary(
+        aggregator=False,
         string="Limit Before (Its Currency)",
         currency_field="previous_limit_currency_id",
         readonly=True,
@@ -188,7 +191,6 @@ class CreditLimitRequest(models.Model):
     )
     rating_id = fields.Many2one(
         "credit.rating",
-        string="Rating",
         compute="_compute_figures",
         store=True,
         readonly=True,
@@ -198,6 +200,7 @@ class CreditLimitRequest(models.Model):
     )
     grade_code = fields.Char(related="rating_id.grade_code", string="Grade", groups=CREDIT_FILE_GROUPS)
     recommended_limit = fields.Monetary(
+        aggregator=False,
         currency_field="company_currency_id",
         compute="_compute_figures",
         store=True,
@@ -207,6 +210,7 @@ class CreditLimitRequest(models.Model):
     )
     has_recommendation = fields.Boolean(compute="_compute_figures", store=True, readonly=True, copy=False)
     second_approval_threshold = fields.Monetary(
+        aggregator=False,
         string="Company Threshold",
         currency_field="company_currency_id",
         compute="_compute_figures",
@@ -238,7 +242,9 @@ class CreditLimitRequest(models.Model):
         copy=False,
         tracking=True,
     )
-    applied_limit = fields.Monetary(currency_field="company_currency_id", readonly=True, copy=False)
+    applied_limit = fields.Monetary(
+        aggregator=False, currency_field="company_currency_id", readonly=True, copy=False
+    )
     applied_date = fields.Datetime(readonly=True, copy=False)
     ended_date = fields.Datetime(readonly=True, copy=False)
 

@@ -16,7 +16,7 @@ class CreditLimitRequest(models.Model):
     temporary limit applied on its start date and reverted after its end date (daily cron),
     and rebased when a permanent limit is set while it applies."""
 
-    _inherit = "credit.limit.request"
+    _inherit = "credit.limit.request"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # BUSINESS: applying the limit

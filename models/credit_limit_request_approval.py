@@ -13,7 +13,7 @@ class CreditLimitRequest(models.Model):
     limit is above the recommendation or the company threshold), reject, cancel, and the
     figures the decision rests on."""
 
-    _inherit = "credit.limit.request"
+    _inherit = "credit.limit.request"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # ACTIONS

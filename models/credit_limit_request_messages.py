@@ -13,7 +13,7 @@ class CreditLimitRequest(models.Model):
     """What a limit request tells people: chatter texts, amounts formatted as limits,
     and the activities that ask for a decision."""
 
-    _inherit = "credit.limit.request"
+    _inherit = "credit.limit.request"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # MESSAGES

@@ -1,5 +1,5 @@
 from odoo import api, fields, models, tools
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 # Month ends shown by the trend, besides today.
 TREND_MONTHS = 12
@@ -30,10 +30,19 @@ class CreditOverdueTrend(models.Model):
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
-    overdue_amount = fields.Monetary(string="Overdue Amount", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    overdue_amount = fields.Monetary(readonly=True)
     overdue_30_amount = fields.Monetary(string="Overdue > 30 Days", readonly=True)
     overdue_invoice_count = fields.Integer(string="Overdue Invoices", readonly=True)
+
+    @api.depends("partner_id.name", "date")
+    def _compute_display_name(self):
+        for row in self:
+            row.display_name = self.env._(
+                "%(customer)s, %(date)s",
+                customer=row.partner_id.name or "",
+                date=format_date(self.env, row.date) if row.date else "",
+            )
 
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None):
@@ -53,7 +62,8 @@ class CreditOverdueTrend(models.Model):
             WITH as_of AS (
                 SELECT CURRENT_DATE AS date
                  UNION
-                SELECT (date_trunc('month', CURRENT_DATE) - make_interval(months => n) - interval '1 day')::date
+                SELECT (date_trunc('month', CURRENT_DATE) - make_interval(months => n)
+                        - interval '1 day')::date
                   FROM generate_series(0, %(months)s - 1) AS n
             ),
             open_item AS (

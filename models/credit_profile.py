@@ -68,21 +68,22 @@ class CreditProfile(models.Model):
         inverse="_inverse_credit_limit",
         help="Odoo's credit limit of the customer in this company. 0: no limit checked.",
     )
-    limit_checked = fields.Boolean(compute="_compute_credit_limit", string="Limit Checked")
+    limit_checked = fields.Boolean(compute="_compute_credit_limit")
     limit_currency_id = fields.Many2one(
         "res.currency",
-        string="Limit Currency",
         help="Empty: the limit is in the company currency (Odoo's own credit limit). Another currency: "
         "the limit is set in it, and each check converts it into the company currency at the rate of the "
         "check date; the customer's credit limit in the company currency follows at today's rate "
         "(refreshed daily).",
     )
     limit_amount_currency = fields.Monetary(
+        aggregator=False,
         string="Limit in Its Currency",
         currency_field="limit_currency_id",
         help="The credit limit in the limit currency (0: no limit checked).",
     )
     tolerance_percent = fields.Float(
+        aggregator=False,
         string="Tolerance (%)",
         default=lambda self: self.env.company.credit_default_tolerance,
         tracking=True,
@@ -108,7 +109,6 @@ class CreditProfile(models.Model):
     )
     credit_manager_id = fields.Many2one(
         "res.users",
-        string="Credit Manager",
         compute="_compute_credit_manager_id",
         store=True,
         readonly=False,
@@ -162,7 +162,7 @@ class CreditProfile(models.Model):
         string="Uninsured Exposure",
         help="The exposure no credit insurance covers.",
     )
-    overdue_amount = fields.Monetary(compute="_compute_exposure", string="Overdue Amount")
+    overdue_amount = fields.Monetary(compute="_compute_exposure")
     overdue_days = fields.Integer(compute="_compute_exposure", string="Oldest Days Overdue")
     credit_state = fields.Selection(
         [
@@ -219,11 +219,13 @@ class CreditProfile(models.Model):
     behaviour_overdue_ratio = fields.Float(
         compute="_compute_payment_behaviour", string="Overdue Share of Open Receivables"
     )
+    behaviour_has_dso = fields.Boolean(compute="_compute_payment_behaviour", string="Has DSO")
     behaviour_dso = fields.Float(
         compute="_compute_payment_behaviour",
         string="DSO (days)",
         digits=(16, 1),
-        help="Days sales outstanding: receivables / sales of the last 365 days x 365.",
+        help="Days sales outstanding: receivables / sales of the last 365 days x 365 (over the customer's "
+        "history when it is shorter). Empty until the customer has 90 days of sales history.",
     )
     behaviour_recent_late_share = fields.Float(
         compute="_compute_payment_behaviour", string="Paid Late, Last 90 Days"
@@ -246,16 +248,14 @@ class CreditProfile(models.Model):
     is_over_limit = fields.Boolean(
         compute="_compute_exposure", search="_search_is_over_limit", string="Over Limit"
     )
-    history_ids = fields.One2many("credit.limit.history", "profile_id", string="History")
+    history_ids = fields.One2many("credit.limit.history", "profile_id")
     approval_ids = fields.One2many("credit.approval", compute="_compute_approval_ids", string="Approvals")
     check_ids = fields.One2many("credit.check", compute="_compute_approval_ids", string="Checks")
     # The customer's credit group (corporate family) in this company and its figures.
     credit_group_id = fields.Many2one(
-        "credit.group", compute="_compute_credit_group", string="Credit Group", groups=CREDIT_GROUP_READERS
+        "credit.group", compute="_compute_credit_group", groups=CREDIT_GROUP_READERS
     )
-    group_limit = fields.Monetary(
-        compute="_compute_credit_group", string="Group Limit", groups=CREDIT_GROUP_READERS
-    )
+    group_limit = fields.Monetary(compute="_compute_credit_group", groups=CREDIT_GROUP_READERS)
     group_exposure_amount = fields.Monetary(
         compute="_compute_credit_group",
         string="Group Exposure",
@@ -374,7 +374,7 @@ class CreditProfile(models.Model):
     def _write_past_limit_routing(self, vals):
         """Write ``vals`` past this model's ``write``, which routes the limit in its currency
         through ``_credit_set_limit`` (that method's own write)."""
-        return super().write(vals)
+        return super().write(vals)  # pylint: disable=super-method-mismatch  # skips this class's write
 
     # ------------------------------------------------------------
     # ACTIONS

@@ -13,7 +13,7 @@ from ..credit_policy.decision import CreditFacts, evaluate
 
 
 class CreditProfile(models.Model):
-    _inherit = "credit.profile"
+    _inherit = "credit.profile"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     @api.model
     def _get_or_create(self, partner, company):
@@ -113,9 +113,9 @@ class CreditProfile(models.Model):
         rows = self.env.cr.fetchall()
         self.invalidate_model(["last_check_date"])
         if rows:
-            ids, *values, limits, order_payments = zip(*rows)
+            ids, *values, limits, order_payments = zip(*rows, strict=True)
             profiles = self.browse(ids)
-            for field, column_values in zip(columns, values):
+            for field, column_values in zip(columns, values, strict=True):
                 self.env.cache.insert_missing(profiles, field, column_values)
             if company:
                 customers = partners.browse(values[columns.index(self._fields["partner_id"])])

@@ -22,14 +22,14 @@ EXPOSURE_INDEXES = (
 
 
 class CreditProfile(models.Model):
-    _inherit = "credit.profile"
+    _inherit = "credit.profile"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # EXPOSURE (set-based)
     # ------------------------------------------------------------
 
     def init(self):
-        super().init()
+        result = super().init()
         # Partial covering indexes for the exposure queries below: they hold the open
         # items only, so a check reads the customer's open documents (index-only scan)
         # and not their whole history. Their predicates repeat the queries' conditions.
@@ -52,6 +52,7 @@ class CreditProfile(models.Model):
                 """
             )
         )
+        return result
 
     @api.model
     def _exposure_figures(self, partners, company, check_date, exclude_order_ids=()):
@@ -248,9 +249,11 @@ class CreditProfile(models.Model):
                                 THEN aml.date_maturity END AS due,
                            SUM(aml.amount_residual_currency) AS residual,
                            SUM(aml.amount_residual_currency) FILTER (
-                               WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0) AS overdue,
+                               WHERE aml.date_maturity < %(date)s
+                                 AND aml.amount_residual_currency > 0) AS overdue,
                            COUNT(*) FILTER (
-                               WHERE aml.date_maturity < %(date)s AND aml.amount_residual_currency > 0) AS lines
+                               WHERE aml.date_maturity < %(date)s
+                                 AND aml.amount_residual_currency > 0) AS lines
                     %(open_lines)s
                   GROUP BY 1, 2, 3
                   ) line
@@ -407,7 +410,8 @@ class CreditProfile(models.Model):
                 """
                 SELECT move.commercial_partner_id,
                        move.currency_id,
-                       SUM(CASE WHEN move.move_type = 'out_refund' THEN -line.price_total ELSE line.price_total END)
+                       SUM(CASE WHEN move.move_type = 'out_refund' THEN -line.price_total
+                                ELSE line.price_total END)
                   FROM account_move_line line
                   JOIN account_move move ON move.id = line.move_id
                  WHERE move.commercial_partner_id IN %(partners)s

@@ -9,7 +9,7 @@ from ..credit_policy.insurance import insured_split
 
 
 class CreditProfile(models.Model):
-    _inherit = "credit.profile"
+    _inherit = "credit.profile"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -184,7 +184,8 @@ class CreditProfile(models.Model):
         self.behaviour_max_days_late = values.get("max_days_late") or 0
         self.behaviour_max_days_overdue = behaviour.max_days_overdue if behaviour else 0
         self.behaviour_overdue_ratio = values.get("overdue_ratio") or 0.0
-        self.behaviour_dso = values.get("dso") or 0.0
+        self.behaviour_has_dso = values.get("dso") is not None
+        self.behaviour_dso = values["dso"] if self.behaviour_has_dso else False
         self.behaviour_recent_late_share = (facts and facts["recent_late_share"]) or 0.0
         self.behaviour_previous_late_share = (facts and facts["previous_late_share"]) or 0.0
         self.behaviour_late_share_trend = values.get("late_share_trend") or 0.0

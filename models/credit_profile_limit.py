@@ -10,7 +10,7 @@ _logger = logging.getLogger(__name__)
 
 
 class CreditProfile(models.Model):
-    _inherit = "credit.profile"
+    _inherit = "credit.profile"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # FOREIGN-CURRENCY LIMITS

@@ -9,7 +9,7 @@ from ..credit_policy.aging import aging_from_sums, first_days
 
 
 class CreditProfile(models.Model):
-    _inherit = "credit.profile"
+    _inherit = "credit.profile"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # REPORTS

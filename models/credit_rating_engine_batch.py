@@ -16,7 +16,7 @@ class CreditRatingEngineBatch(models.AbstractModel):
     writes the batch in bulk (one INSERT of the ratings, the missing profiles, one
     UPDATE of the profiles)."""
 
-    _inherit = "credit.rating.engine"
+    _inherit = "credit.rating.engine"  # pylint: disable=consider-merging-classes-inherited  # split by topic
 
     # ------------------------------------------------------------
     # ONE BATCH

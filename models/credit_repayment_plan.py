@@ -124,7 +124,6 @@ class CreditRepaymentPlan(models.Model):
         tracking=True,
     )
     next_due_date = fields.Date(
-        string="Next Due Date",
         readonly=True,
         copy=False,
         help="Due date of the earliest instalment not fully paid.",
@@ -134,17 +133,17 @@ class CreditRepaymentPlan(models.Model):
         readonly=True,
         copy=False,
         help="The plan breaks the day after this date unless the earliest unpaid instalment is paid by then "
-        "(its due date plus the company's grace days). Until then its invoices do not trigger the overdue rule.",
+        "(its due date plus the company's grace days). "
+        "Until then its invoices do not trigger the overdue rule.",
     )
     state_user_id = fields.Many2one("res.users", string="Status Changed By", readonly=True, copy=False)
     state_date = fields.Datetime(string="Status Changed On", readonly=True, copy=False)
-    confirmed_by_id = fields.Many2one("res.users", string="Confirmed By", readonly=True, copy=False)
+    confirmed_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     confirmed_date = fields.Datetime(string="Confirmed On", readonly=True, copy=False)
-    cancelled_by_id = fields.Many2one("res.users", string="Cancelled By", readonly=True, copy=False)
+    cancelled_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     cancelled_date = fields.Datetime(string="Cancelled On", readonly=True, copy=False)
     alert_id = fields.Many2one(
         "credit.alert",
-        string="Alert",
         readonly=True,
         copy=False,
         groups=CREDIT_FILE_READERS,
@@ -203,8 +202,8 @@ class CreditRepaymentPlan(models.Model):
                 ):
                     raise ValidationError(
                         self.env._(
-                            "Covered Invoices: %(invoice)s is not a posted customer invoice of %(partner)s in "
-                            "%(company)s.",
+                            "Covered Invoices: %(invoice)s is not a posted customer invoice "
+                            "of %(partner)s in %(company)s.",
                             invoice=invoice.display_name,
                             partner=plan.partner_id.display_name,
                             company=plan.company_id.name,
@@ -510,8 +509,8 @@ class CreditRepaymentPlan(models.Model):
             ):
                 raise UserError(
                     self.env._(
-                        "Covered Invoices: %(invoice)s is not overdue with an open amount (due %(date)s, open "
-                        "%(residual)s): a repayment plan pays back overdue debt.",
+                        "Covered Invoices: %(invoice)s is not overdue with an open amount "
+                        "(due %(date)s, open %(residual)s): a repayment plan pays back overdue debt.",
                         invoice=invoice.display_name,
                         date=format_date(self.env, invoice.invoice_date_due),
                         residual=self.env["res.company"]._credit_format_money(
@@ -541,8 +540,9 @@ class CreditRepaymentPlan(models.Model):
         if running:
             raise UserError(
                 self.env._(
-                    "%(plan)s is no longer a draft: its customer, invoices, total, start date and instalments "
-                    "are what was agreed. Cancel it and agree a new plan instead.",
+                    "%(plan)s is no longer a draft: "
+                    "its customer, invoices, total, start date and instalments are what was agreed. "
+                    "Cancel it and agree a new plan instead.",
                     plan=running[0].display_name,
                 )
             )
@@ -579,12 +579,12 @@ class CreditRepaymentPlan(models.Model):
                 "Repayment plan on track: %(paid)s of %(total)s paid, next instalment due on %(date)s."
             ),
             PLAN_LATE: self.env._(
-                "Repayment plan late: the instalment due on %(date)s is not fully paid (%(paid)s of %(total)s "
-                "paid); it breaks after %(grace_end)s (%(grace)s grace days)."
+                "Repayment plan late: the instalment due on %(date)s is not fully paid "
+                "(%(paid)s of %(total)s paid); it breaks after %(grace_end)s (%(grace)s grace days)."
             ),
             PLAN_BROKEN: self.env._(
-                "Repayment plan broken: the instalment due on %(date)s is still not fully paid after %(grace)s "
-                "grace days (%(paid)s of %(total)s paid)."
+                "Repayment plan broken: the instalment due on %(date)s is still not fully paid "
+                "after %(grace)s grace days (%(paid)s of %(total)s paid)."
             ),
             PLAN_COMPLETED: self.env._("Repayment plan completed: %(paid)s of %(total)s paid."),
         }

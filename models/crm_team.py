@@ -14,7 +14,6 @@ class CrmTeam(models.Model):
     _inherit = "crm.team"
 
     credit_budget = fields.Monetary(
-        string="Credit Budget",
         currency_field="currency_id",
         tracking=True,
         help="The most the team's customers may owe at once for its invoices and confirmed orders "
@@ -22,7 +21,6 @@ class CrmTeam(models.Model):
     )
     credit_exposure = fields.Monetary(
         compute="_compute_credit_exposure",
-        string="Credit Exposure",
         currency_field="currency_id",
         help="Open receivables of the team's invoices plus the uninvoiced part of its confirmed orders.",
     )

@@ -60,7 +60,7 @@ class TestCreditGroup(CreditControlCommon):
         self.assertAlmostEqual(group.exposure_amount, 900.0)
         self.assertAlmostEqual(group.available_amount, 100.0)
         self.assertIn("ACME Sister", group.member_exposure_html)
-        self.assertIn("77.8 %", group.member_exposure_html)
+        self.assertIn("77.8%", group.member_exposure_html)
 
     def test_group_limit_can_warn_instead(self):
         self.company.credit_group_action = "warn"

@@ -186,7 +186,8 @@ class TestExposureLedger(CreditControlCommon):
         self.create_invoice(self.customer, 100.0)
         self.assert_ledger_exact()
         self.env.cr.execute(
-            "UPDATE credit_exposure_ledger SET amount = amount - 1 WHERE partner_id = %s AND part = 'receivables'",
+            "UPDATE credit_exposure_ledger SET amount = amount - 1"
+            " WHERE partner_id = %s AND part = 'receivables'",
             [self.customer.id],
         )
         self.env.cr.execute("DELETE FROM credit_exposure_order_line WHERE order_id = %s", [order.id])

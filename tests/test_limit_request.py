@@ -396,7 +396,7 @@ class TestLimitRequest(CreditControlCommon):
 
         action = request.with_user(self.credit_manager).action_open_reject_wizard()
         wizard = Form(
-            self.env[action["res_model"]].with_user(self.credit_manager).with_context(action["context"])
+            self.env[action["res_model"]].with_user(self.credit_manager).with_context(**action["context"])
         )
         wizard.reason = "Two invoices 60 days overdue"
         wizard.save().action_reject()

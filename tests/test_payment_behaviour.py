@@ -104,10 +104,11 @@ class TestPaymentBehaviour(PaymentBehaviourCommon):
         self.assertAlmostEqual(aggregates.overdue_amount, 1500.0)
         self.assertEqual(values["max_days_overdue"], 20)
         self.assertAlmostEqual(values["overdue_ratio"], 0.6)
-        # DSO: receivables 2 500 / sales of the last 365 days 3 000 x 365
+        # DSO: 50 days of sales history, fewer than the 90 a DSO needs: no DSO (not 2 500 / 3 000 x 365)
         self.assertAlmostEqual(aggregates.receivables, 2500.0)
         self.assertAlmostEqual(aggregates.sales_in_period, 3000.0)
-        self.assertAlmostEqual(values["dso"], 2500.0 / 3000.0 * 365)
+        self.assertEqual(aggregates.history_days, 50)
+        self.assertIsNone(values["dso"])
 
     def test_figures_as_of_a_past_date_ignore_what_came_after(self):
         customer = self.new_customer("Seen Earlier")

@@ -191,7 +191,7 @@ class TestRating(PaymentBehaviourCommon):
         self.assertEqual([line["points"] for line in rating.breakdown], [50.0, 10.0])
         # B caps the limit by revenue only, and there is no statement: no recommendation
         self.assertFalse(rating.has_recommendation)
-        self.assertIn("missing", rating.breakdown_html)
+        self.assertIn("Missing", rating.breakdown_html)
 
     def test_profiles_get_rating_and_review_date_from_the_grade(self):
         self.assertFalse(self.env["credit.profile"].search([("partner_id", "=", self.unknown.id)]))

@@ -1,3 +1,4 @@
+import ast
 from datetime import timedelta
 
 from odoo.exceptions import UserError
@@ -184,7 +185,8 @@ class TestCreditReview(CreditControlCommon):
         overdue.review_date = self.today - timedelta(days=2)
         fine = self.profile_of(self.env["res.partner"].create({"name": "Fine", "is_company": True}))
         fine.review_date = self.today + timedelta(days=60)
-        listed = self.env["credit.profile"].with_user(self.credit_manager).search(eval(action["domain"]))
+        domain = ast.literal_eval(action["domain"])
+        listed = self.env["credit.profile"].with_user(self.credit_manager).search(domain)
         self.assertIn(due, listed)
         self.assertIn(overdue, listed)
         self.assertNotIn(fine, listed)

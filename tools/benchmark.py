@@ -411,6 +411,30 @@ def clone_database(template, name):
 # ------------------------------------------------------------
 
 
+def fetch_addon_wheels(requirements, download, addons):
+    """``pip download`` the wheels of ``requirements`` into ``download`` and unpack their add-ons into
+    ``addons``. Returns ``None``, or why it failed."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", download, *requirements]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return "pip download timed out after 300 s"
+    if done.returncode:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        return f"pip download failed: {lines[-1] if lines else done.returncode}"
+    for wheel in os.listdir(download):
+        if not wheel.endswith(".whl"):
+            continue
+        with zipfile.ZipFile(os.path.join(download, wheel)) as archive:
+            for member in archive.namelist():
+                if member.startswith("odoo/addons/") and not member.endswith("/"):
+                    target = os.path.join(addons, member[len("odoo/addons/") :])
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    with archive.open(member) as src, open(target, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+    return None
+
+
 def prepare_oca(tmpdir):
     """Download and unpack OCA's add-ons. Returns ``(addons folder, None)`` or ``(None, why)``."""
     import odoo
@@ -428,28 +452,7 @@ def prepare_oca(tmpdir):
     def available(module):
         return any(os.path.isdir(os.path.join(d, module)) for d in [addons, *odoo_addon_dirs])
 
-    def fetch(requirements):
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", download, *requirements]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        except subprocess.TimeoutExpired:
-            return "pip download timed out after 300 s"
-        if done.returncode:
-            lines = (done.stderr or done.stdout).strip().splitlines()
-            return f"pip download failed: {lines[-1] if lines else done.returncode}"
-        for wheel in os.listdir(download):
-            if not wheel.endswith(".whl"):
-                continue
-            with zipfile.ZipFile(os.path.join(download, wheel)) as archive:
-                for member in archive.namelist():
-                    if member.startswith("odoo/addons/") and not member.endswith("/"):
-                        target = os.path.join(addons, member[len("odoo/addons/") :])
-                        os.makedirs(os.path.dirname(target), exist_ok=True)
-                        with archive.open(member) as src, open(target, "wb") as dst:
-                            shutil.copyfileobj(src, dst)
-        return None
-
-    why = fetch(OCA_WHEELS)
+    why = fetch_addon_wheels(OCA_WHEELS, download, addons)
     if why:
         return None, why
     # Further OCA dependencies of their manifests, fetched the same way (a few rounds at most).
@@ -463,7 +466,8 @@ def prepare_oca(tmpdir):
                 missing.update(dep for dep in depends if not available(dep))
         if not missing:
             break
-        why = fetch([f"odoo-addon-{dep.replace('_', '-')}>=18.0,<18.1" for dep in sorted(missing)])
+        requirements = [f"odoo-addon-{dep.replace('_', '-')}>=18.0,<18.1" for dep in sorted(missing)]
+        why = fetch_addon_wheels(requirements, download, addons)
         if why:
             return None, f"dependency {', '.join(sorted(missing))}: {why}"
     else:
@@ -951,7 +955,7 @@ def print_table(table, oca_note, args, footer=True):
         log(f"target: {verdict}")
 
 
-def main():
+def main():  # noqa: C901 - the benchmark's driver: one linear sequence of steps, read top to bottom
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The project's test command: tier 1 (policy core, pytest) always; tier 2 (Odoo's own test
-# runner on real Odoo 18 + PostgreSQL, in a throwaway database) whenever Odoo 18 is importable.
+# The project's test command: tier 1 (policy core, pytest, then the linters) always; tier 2
+# (Odoo's own test runner on real Odoo 18 + PostgreSQL, in a throwaway database) whenever Odoo 18
+# is importable.
 #   SCC_TEST_TAGS  Odoo --test-tags (default: /sale_credit_control,/sale: the add-on's tests and
 #                  Odoo's own sale suite, which must stay green with the add-on installed)
 #   SCC_DEMO=0     install without demo data (default: with demo data, as Odoo does)
+#   SCC_LINT=0     skip the linters of tier 1 (tools/lint.sh), e.g. while iterating on a test
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/odoo-env.sh"
 cd "$ADDON_DIR"
@@ -14,6 +16,16 @@ tier1=$?
 if [ $tier1 -ne 0 ]; then
     echo "Tier 1 failed (pytest exit $tier1)"
     exit $tier1
+fi
+
+if [ "${SCC_LINT:-1}" != 0 ]; then
+    echo "== Tier 1: lint as OCA does (tools/lint.sh: ruff, pylint-odoo, oca-checks-odoo-module)"
+    bash tools/lint.sh
+    lint=$?
+    if [ $lint -ne 0 ]; then
+        echo "Tier 1 failed: lint findings or missing linters (tools/lint.sh exit $lint); SCC_LINT=0 skips lint"
+        exit $lint
+    fi
 fi
 
 echo "== Tier 2: Odoo tests"

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CreditApprovalRequest(models.TransientModel):
@@ -10,6 +10,13 @@ class CreditApprovalRequest(models.TransientModel):
     order_id = fields.Many2one("sale.order", required=True, readonly=True)
     reason = fields.Text(required=True, help="Why this order should be confirmed despite the credit check.")
     credit_check_message = fields.Text(related="order_id.credit_check_message")
+
+    @api.depends("order_id.name")
+    def _compute_display_name(self):
+        for wizard in self:
+            wizard.display_name = self.env._(
+                "Request Approval of %(order)s", order=wizard.order_id.name or ""
+            )
 
     def action_request(self):
         self.ensure_one()

@@ -68,6 +68,7 @@ class CreditEffectivenessReview(models.TransientModel):
     )
     date_to = fields.Date(string="Ratings To", required=True, default=fields.Date.context_today)
     late_days = fields.Integer(
+        aggregator=False,
         string="Late Beyond (days)",
         default=0,
         required=True,
@@ -75,6 +76,7 @@ class CreditEffectivenessReview(models.TransientModel):
         "0: any lateness.",
     )
     horizon_days = fields.Integer(
+        aggregator=False,
         string="Horizon (days)",
         default=365,
         required=True,

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -10,6 +10,14 @@ class CreditHold(models.TransientModel):
 
     profile_ids = fields.Many2many("credit.profile", string="Credit Profiles", required=True)
     reason = fields.Text(required=True)
+
+    @api.depends("profile_ids.partner_id.name")
+    def _compute_display_name(self):
+        for wizard in self:
+            wizard.display_name = self.env._(
+                "Credit Hold of %(customers)s",
+                customers=", ".join(wizard.profile_ids.partner_id.mapped("name")),
+            )
 
     def action_hold(self):
         self.ensure_one()

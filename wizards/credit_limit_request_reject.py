@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -12,6 +12,11 @@ class CreditLimitRequestReject(models.TransientModel):
     reason = fields.Text(
         required=True, help="Why the limit is refused; kept on the request and told to the requester."
     )
+
+    @api.depends("request_id.name")
+    def _compute_display_name(self):
+        for wizard in self:
+            wizard.display_name = self.env._("Reject %(request)s", request=wizard.request_id.name or "")
 
     def action_reject(self):
         self.ensure_one()

@@ -9,7 +9,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..credit_policy.aging import aging_from_sums
 from ..reports.credit_profile_report import ACTIVITY_MONTHS
@@ -93,21 +93,24 @@ class CreditPortfolioExport(models.TransientModel):
     )
     grade_id = fields.Many2one(
         "credit.grade",
-        string="Grade",
         check_company=True,
         help="Only the customers whose current rating has this grade (by its code).",
     )
-    country_id = fields.Many2one("res.country", string="Country")
+    country_id = fields.Many2one("res.country")
     only_over_limit = fields.Boolean(
-        string="Only Over Limit", help="Customers whose exposure on the date exceeds their total capacity."
+        help="Customers whose exposure on the date exceeds their total capacity."
     )
-    only_on_hold = fields.Boolean(string="Only On Hold")
-    only_overdue = fields.Boolean(
-        string="Only Overdue", help="Customers with overdue receivables on the date."
-    )
-    only_review_due = fields.Boolean(
-        string="Only Review Due", help="Customers whose next review date is on or before the date."
-    )
+    only_on_hold = fields.Boolean()
+    only_overdue = fields.Boolean(help="Customers with overdue receivables on the date.")
+    only_review_due = fields.Boolean(help="Customers whose next review date is on or before the date.")
+
+    @api.depends("date")
+    def _compute_display_name(self):
+        for wizard in self:
+            wizard.display_name = self.env._(
+                "Credit Portfolio as of %(date)s",
+                date=format_date(self.env, wizard.date) if wizard.date else "",
+            )
 
     # ------------------------------------------------------------
     # ACTIONS

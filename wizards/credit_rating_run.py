@@ -3,6 +3,7 @@ from ast import literal_eval
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
+from odoo.tools import format_date
 
 
 class CreditRatingRun(models.TransientModel):
@@ -32,6 +33,14 @@ class CreditRatingRun(models.TransientModel):
     partner_ids = fields.Many2many("res.partner", string="Customers", check_company=True)
     partner_domain = fields.Char(string="Filter", default="[('customer_rank', '>', 0)]")
     partner_count = fields.Integer(compute="_compute_partner_count", string="Customers Found")
+
+    @api.depends("date")
+    def _compute_display_name(self):
+        for wizard in self:
+            wizard.display_name = self.env._(
+                "Rate Customers as of %(date)s",
+                date=format_date(self.env, wizard.date) if wizard.date else "",
+            )
 
     @api.model
     def default_get(self, fields_list):
