@@ -67,7 +67,7 @@ JOBS = {
     "warning": ("ir_cron_credit_warning", "warning rules (first run)"),
     "warning_again": ("ir_cron_credit_warning", "warning rules (next night)"),
     "review": ("ir_cron_credit_review", "schedule reviews"),
-    "rating": ("ir_cron_credit_rating", "rate customers due"),
+    "rating": ("credit_rating_cron", "rate customers due"),
 }
 
 
