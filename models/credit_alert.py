@@ -3,10 +3,10 @@ from datetime import date
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, format_date, formatLang
-from odoo.tools.sql import column_exists, rename_column
 
 from ..credit_policy.warnings import alert_key, needs_alert
 from .credit_warning_rule import RULE_TYPES, SEVERITIES
+from .recorded_text_columns import keep_recorded_text
 
 OPEN_STATES = ("new", "acknowledged")
 # Raised by the confirmation hooks, not by a rule: Odoo grew a confirmed order the check blocks.
@@ -110,10 +110,7 @@ class CreditAlert(models.Model):
     def _auto_init(self):
         # The message was stored as text in the column "message" (the language of whoever raised the
         # alert); that text is kept as recorded for the alerts that have no rule to render it.
-        if column_exists(self.env.cr, self._table, "message") and not column_exists(
-            self.env.cr, self._table, "recorded_message"
-        ):
-            rename_column(self.env.cr, self._table, "message", "recorded_message")
+        keep_recorded_text(self.env.cr, self._table, "message", "recorded_message")
         return super()._auto_init()
 
     # ------------------------------------------------------------

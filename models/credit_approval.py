@@ -4,9 +4,9 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_date
-from odoo.tools.sql import column_exists, rename_column
 
 from ..credit_policy.decision import approval_covers
+from .recorded_text_columns import keep_recorded_text
 from .res_company import MAX_CREDIT_AMOUNT
 
 # The approval dialogs' form views, by decision ("approve", "reject").
@@ -140,10 +140,7 @@ class CreditApproval(models.Model):
 
     def _auto_init(self):
         # The snapshot reasons were stored as text in the column "snapshot_reasons": kept, as recorded.
-        if column_exists(self.env.cr, self._table, "snapshot_reasons") and not column_exists(
-            self.env.cr, self._table, "snapshot_recorded_reasons"
-        ):
-            rename_column(self.env.cr, self._table, "snapshot_reasons", "snapshot_recorded_reasons")
+        keep_recorded_text(self.env.cr, self._table, "snapshot_reasons", "snapshot_recorded_reasons")
         return super()._auto_init()
 
     @api.depends("snapshot_reason_data", "snapshot_recorded_reasons")

@@ -6,7 +6,8 @@ from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.tools import SQL
-from odoo.tools.sql import column_exists, rename_column
+
+from .recorded_text_columns import keep_recorded_text
 
 _logger = logging.getLogger(__name__)
 
@@ -61,10 +62,7 @@ class CreditCheck(models.Model):
     def _auto_init(self):
         # The reasons were stored as text in the column "reasons" (the checker's language); that
         # text is kept, as recorded, for the checks without reason data.
-        if column_exists(self.env.cr, self._table, "reasons") and not column_exists(
-            self.env.cr, self._table, "recorded_reasons"
-        ):
-            rename_column(self.env.cr, self._table, "reasons", "recorded_reasons")
+        keep_recorded_text(self.env.cr, self._table, "reasons", "recorded_reasons")
         return super()._auto_init()
 
     @api.depends("reason_data", "recorded_reasons")

@@ -5,9 +5,9 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.sql import column_exists, rename_column
 
 from ..credit_policy.decision import BLOCKED, WARNING
+from .recorded_text_columns import keep_recorded_text
 from .sale_order import CHECKED_KEY, QUIET_CHECK_STATES, REFUSED_KEY, TODO_KEY
 
 
@@ -17,10 +17,7 @@ class SaleOrder(models.Model):
     def _auto_init(self):
         # The message was stored as text in the column "credit_check_message" (the checker's
         # language); that text is kept, as recorded, for the orders without reason data.
-        if column_exists(self.env.cr, self._table, "credit_check_message") and not column_exists(
-            self.env.cr, self._table, "credit_check_recorded_message"
-        ):
-            rename_column(self.env.cr, self._table, "credit_check_message", "credit_check_recorded_message")
+        keep_recorded_text(self.env.cr, self._table, "credit_check_message", "credit_check_recorded_message")
         return super()._auto_init()
 
     @api.depends("credit_check_reason_data", "credit_check_recorded_message")
