@@ -35,3 +35,12 @@ from . import test_decision_log
 from . import test_overdue_trend
 from . import test_exposure_ledger
 from . import test_nightly_temporary
+from . import test_approval_dialogs
+from . import test_display_names
+from . import test_number_formatting
+from . import test_reason_rendering
+from . import test_tour
+from . import test_portal
+from . import test_translations
+from . import test_zh_cn_messages
+from . import test_views_ux
