@@ -89,10 +89,12 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _credit_held_domain(self):
+    def _credit_held_domain(self, states=HELD_STATES):
+        """The held quotations: by default those of the queue the re-evaluation works on; with
+        ``SHOWN_HELD_STATES`` those shown as held (awaiting a credit manager's decision too)."""
         return [
             ("state", "in", ("draft", "sent")),
-            ("credit_check_state", "in", HELD_STATES),
+            ("credit_check_state", "in", states),
             ("company_id.credit_control_enabled", "=", True),
         ]
 

@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
+from ..models.sale_order import SHOWN_HELD_STATES
 from .common import CreditControlCommon
 
 # Figures the analysis shows and the credit profile computes: they must be equal.
@@ -257,7 +258,9 @@ class TestExposureReport(CreditControlCommon):
         self.assertEqual(rows[0].partner_id, self.customer)
         self.assertEqual(rows.mapped("exposure_amount"), sorted(rows.mapped("exposure_amount"), reverse=True))
         held = self.env.ref("sale_credit_control.sale_order_credit_held_analysis_action")
-        self.assertEqual(safe_eval(held.domain), self.env["sale.order"]._credit_held_domain())
+        self.assertEqual(
+            safe_eval(held.domain), self.env["sale.order"]._credit_held_domain(states=SHOWN_HELD_STATES)
+        )
         blocked = self.create_order(self.customer, 10.0, user=self.salesman)
         self.assertTrue(self.try_confirm(blocked))
         held_orders = self.env["sale.order"].with_user(self.credit_manager).search(safe_eval(held.domain))

@@ -99,7 +99,14 @@ class TestNumberFormatting(PaymentBehaviourCommon):
         log = (
             self.env["credit.decision.log"]
             .sudo()
-            .search([("event", "=", "limit_changed")], order="sequence desc", limit=1)
+            .search(
+                [
+                    ("event", "=", "limit_changed"),
+                    ("res_model", "=", change._name),
+                    ("res_id", "=", change.id),
+                ],
+                limit=1,
+            )
         )
         self.assertIn(self.money(12000.0), log.display_name + (log.summary or ""))
         self.assertIsNone(self.env["credit.decision.log"].sudo()._verify_company(self.company)[0])
