@@ -7,6 +7,7 @@ from odoo.tools import SQL, format_date, formatLang
 from ..credit_policy.warnings import alert_key, needs_alert
 from .credit_warning_rule import RULE_TYPES, SEVERITIES
 from .recorded_text_columns import keep_recorded_text
+from .writer_language import in_writer_language
 
 OPEN_STATES = ("new", "acknowledged")
 # Raised by the confirmation hooks, not by a rule: Odoo grew a confirmed order the check blocks.
@@ -122,10 +123,11 @@ class CreditAlert(models.Model):
     def _compute_message(self):
         """Rule alerts are rendered from their figures in the reader's language; the others (order
         amended, repayment broken, decision log) show the text recorded when they were raised."""
+        renderer = in_writer_language(self.browse())
         for alert in self:
-            profile = alert.profile_id.sudo()
+            profile = alert.profile_id.sudo().with_env(renderer.sudo().env)
             if alert.rule_id and alert.figures and profile:
-                alert.message = self._render_message(profile, alert.alert_type, alert.figures)
+                alert.message = renderer._render_message(profile, alert.alert_type, alert.figures)
             else:
                 alert.message = alert.recorded_message
 

@@ -3,6 +3,7 @@ from odoo.tools import SQL, format_date
 
 from ..credit_policy.decision_log import amount_text
 from .credit_decision_log import _logger  # the log's own logger, as before the split
+from .writer_language import in_writer_language
 
 # Credit check results that are decisions: a block, or a block let through (approval, bypass
 # right, Odoo amending a confirmed order). Passing and warning checks are not logged.
@@ -61,6 +62,7 @@ class CreditDecisionLogEntries(models.Model):
     @api.model
     def _log_checks(self, checks, wait=True):
         """Log the blocked and overridden ``credit.check`` records among ``checks``."""
+        self = in_writer_language(self)  # noqa: PLW0642 - one language for the words and the figures
         checks = checks.filtered(lambda check: check.result in CHECK_EVENTS)
         if not checks:
             return self.browse()
@@ -143,6 +145,7 @@ class CreditDecisionLogEntries(models.Model):
     @api.model
     def _log_approvals(self, approvals):
         """Log the decided (approved or rejected) ``credit.approval`` records among ``approvals``."""
+        self = in_writer_language(self)  # noqa: PLW0642 - one language for the words and the figures
         approvals = approvals.sudo().filtered(lambda approval: approval.state in ("approved", "rejected"))
         entries = []
         for approval in approvals:
@@ -206,6 +209,7 @@ class CreditDecisionLogEntries(models.Model):
     @api.model
     def _log_setting_changes(self, rows):
         """Log the limit changes and holds among ``credit.limit.history`` ``rows``."""
+        self = in_writer_language(self)  # noqa: PLW0642 - one language for the words and the figures
         rows = rows.filtered(lambda row: row.field_name in LIMIT_FIELDS or row.field_name == "on_hold")
         entries = []
         for row in rows.sudo():
@@ -261,6 +265,7 @@ class CreditDecisionLogEntries(models.Model):
     def _log_ratings(self, company, vals_list, rating_ids):
         """Log a run's ratings of ``company`` (the engine's ``vals_list`` and the ids of the
         rows it inserted): one query for the customers' names, one INSERT."""
+        self = in_writer_language(self)  # noqa: PLW0642 - one language for the words and the figures
         if not rating_ids:
             return self.browse()
         names = dict(
@@ -313,6 +318,7 @@ class CreditDecisionLogEntries(models.Model):
     @api.model
     def _log_rating_records(self, ratings):
         """Log ``credit.rating`` records created through the ORM (the engine logs its own)."""
+        self = in_writer_language(self)  # noqa: PLW0642 - one language for the words and the figures
         fields_ = [
             "partner_id",
             "grade_code",

@@ -11,6 +11,7 @@ from odoo import api, fields, models
 from odoo.tools import format_date, formatLang
 
 from ..credit_policy.decision import Reason
+from .writer_language import in_writer_language
 
 # Version of the stored reason data (``reason_data``): a renderer reads the versions it knows.
 REASON_DATA_VERSION = 1
@@ -69,7 +70,7 @@ class CreditProfile(models.Model):
     def _credit_render_reasons(self, data):
         """``(lines, notes)``: the reasons of ``data`` (see :meth:`_credit_reason_data`) in the
         current language, one line each, and the notes on their amounts, once per message."""
-        profile = self._credit_reader_profile(data)
+        profile = in_writer_language(self)._credit_reader_profile(data)
         lines = [
             profile._explain_reason(Reason(item["code"], item.get("action", ""), item.get("figures") or {}))
             for item in data.get("reasons") or ()

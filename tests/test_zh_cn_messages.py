@@ -78,3 +78,24 @@ class TestZhCnMessages(CreditControlCommon):
         order_zh = order.with_user(self.salesman_zh).with_context(lang="zh_CN")
         self.assertRegex(order_zh.credit_check_message, "[\u4e00-\u9fff]")
         self.assertNotRegex(order_en.credit_check_message, "[\u4e00-\u9fff]")
+
+    def test_without_a_language_in_the_context_words_and_figures_share_one_language(self):
+        """A scheduled job or an RPC call may give no language: the words then follow the company's
+        language as Odoo's date formats do, never an English sentence around a Chinese date."""
+        self.company.partner_id.lang = "zh_CN"
+        zh_date = format_date(self.env_in("zh_CN"), self.today)
+        order = self.create_order(self.customer, 1500.0, user=self.salesman_zh)
+        self.assertTrue(self.try_confirm(order.with_context(lang=None), self.salesman_zh))
+        check = self.env["credit.check"].search([("order_id", "=", order.id)], order="id desc", limit=1)
+        reasons = check.with_user(self.salesman_zh).with_context(lang=None).sudo().reasons
+        self.assertIn("超出授信额度", reasons)
+        self.assertIn(zh_date, reasons)
+        self.assertNotIn("converted at the rate of", reasons)
+        log = (
+            self.env["credit.decision.log"]
+            .sudo()
+            .search([("res_model", "=", "credit.check"), ("res_id", "=", check.id)], limit=1)
+        )
+        self.assertTrue(log, "the blocked check is in the decision log")
+        self.assertRegex(log.summary, "[\u4e00-\u9fff]")
+        self.assertNotIn("converted at the rate of", log.summary)
