@@ -158,14 +158,14 @@ class CreditCustomerPortal(CustomerPortal):
         lines = []
         for reason in reasons:
             render = texts.get(reason.get("code"))
-            text = render(order, reason.get("figures") or {}) if render else self._credit_portal_text_review()
-            if text not in lines:
-                lines.append(text)
+            figures = reason.get("figures") or {}
+            lines.append(render(order, figures) if render else self._credit_portal_text_review())
         if order.credit_check_state == "pending":
-            lines.append(env._("Our credit team is reviewing your order."))
+            lines.append(self._credit_portal_text_review())
         elif order.credit_check_state == "rejected":
             lines.append(env._("Our credit team could not approve this order, please contact us."))
-        return lines or [self._credit_portal_text_review()]
+        # One line per kind of reason: several codes share a customer's wording.
+        return list(dict.fromkeys(lines)) or [self._credit_portal_text_review()]
 
     def _credit_portal_reason_texts(self):
         """``{reason code: function(order, figures) -> text}``: an add-on adds its rule's text here."""
