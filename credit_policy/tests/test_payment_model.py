@@ -12,18 +12,23 @@ from hypothesis import strategies as st
 from credit_policy.behaviour import PaymentAggregates, PaymentBehaviour, aggregate_paid
 from credit_policy.evaluation import auc
 from credit_policy.payment_model import (
+    DEFAULT_FEATURES,
     FEATURE_NAMES,
+    CalibrationBin,
     Invoice,
     PaymentModel,
+    Validation,
     brier_score,
     build_features,
     calibration_table,
+    customer_row,
     fit_payment_model,
     is_late,
     label_late,
     log_loss,
     solve_linear,
     time_split,
+    validate_model,
 )
 
 D = date(2012, 7, 1)
@@ -437,3 +442,298 @@ def test_features_only_use_payments_before_the_date(history):
         assert values["late_count_share"] == sum(inv.days_late > 0 for inv in paid) / len(paid)
     else:
         assert values["late_share"] is None
+
+
+# ---------------------------------------------------------------- issue 11: hand-derived fits
+
+
+def test_one_binary_feature_slope_is_the_log_odds_ratio():
+    # a 2 x 2 table: paper invoices 4 late of 20, electronic ones 9 late of 12; unpenalised,
+    # the MLE of the raw slope is the log odds ratio and the intercept the log odds at 0
+    rows = [{"electronic": 0.0}] * 20 + [{"electronic": 1.0}] * 12
+    labels = [1] * 4 + [0] * 16 + [1] * 9 + [0] * 3
+    model = fit_payment_model(rows, labels, penalty=0.0)
+    assert model.converged
+    intercept, slopes = model.raw_coefficients()
+    assert intercept == pytest.approx(math.log(4 / 16), abs=1e-9)
+    assert slopes["electronic"] == pytest.approx(math.log((9 / 3) / (4 / 16)), abs=1e-9)
+
+
+def _bisect(function, low, high):
+    for _ in range(200):
+        middle = (low + high) / 2
+        if (function(low) > 0) == (function(middle) > 0):
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def test_penalised_binary_feature_solves_its_one_dimensional_equation():
+    # x = 0/1 for m rows each, k of the x = 1 rows late and m - k of the x = 0 rows: standardised,
+    # z = +-1 and by symmetry the intercept is 0; the slope b then solves
+    # 2k - 2m sigmoid(b) = penalty * b (the score equation of the penalised likelihood)
+    m, k, penalty = 10, 8, 2.0
+    rows = [[0.0]] * m + [[1.0]] * m
+    labels = [1] * (m - k) + [0] * k + [1] * k + [0] * (m - k)
+    model = fit_payment_model(rows, labels, penalty=penalty)
+    slope = _bisect(lambda b: 2 * k - 2 * m / (1 + math.exp(-b)) - penalty * b, 0.0, 20.0)
+    assert model.converged
+    assert model.stds == (0.5,) and model.means == (0.5,)
+    assert model.intercept == pytest.approx(0.0, abs=1e-12)
+    assert model.coefficients[0] == pytest.approx(slope, abs=1e-10)
+    # the unpenalised slope would be log(8/2) - log(2/8) = 2.77: the penalty shrinks it
+    assert 0 < slope < math.log(16)
+
+
+def test_separable_binary_feature_stays_finite_with_a_penalty():
+    rows = [[0.0]] * 5 + [[1.0]] * 5
+    labels = [0] * 5 + [1] * 5
+    model = fit_payment_model(rows, labels, penalty=1.0)
+    assert model.converged and math.isfinite(model.coefficients[0])
+    low, high = model.predict_proba([[0.0], [1.0]])
+    assert 0.0 < low < 0.5 < high < 1.0
+    assert low == pytest.approx(1.0 - high, abs=1e-12)  # symmetric data, symmetric answer
+
+
+def _mixed_rows(count, seed=3):
+    """Rows with missing values in blocks (no history), a constant column and a rare feature."""
+    rng = random.Random(seed)
+    rows, labels = [], []
+    for i in range(count):
+        history = rng.random() < 0.7
+        share = rng.random() if history else None
+        rows.append(
+            {
+                "late_share": share,
+                "avg_days_to_pay": rng.gauss(30, 8) if history else None,
+                "term_days": 30,
+                "electronic": None if rng.random() < 0.2 else float(rng.random() < 0.5),
+                "rare": rng.random() if i % 20 == 0 else None,
+            }
+        )
+        risk = -0.5 + (2.0 * share - 1.0 if history else 0.3) - 0.5 * (rows[-1]["electronic"] or 0.0)
+        labels.append(rng.random() < 1 / (1 + math.exp(-risk)))
+    return rows, labels
+
+
+def test_fit_on_many_rows_solves_its_score_equations():
+    rows, labels = _mixed_rows(3000)
+    model = fit_payment_model(rows, labels, penalty=0.5, min_coverage=0.1)
+    assert model.converged
+    assert model.left_out == ("rare",)
+    assert model.indicators == ("late_share", "avg_days_to_pay", "electronic")
+    assert model.coefficients[model.features.index("term_days")] == 0.0
+    gradient = _score_equations(model, rows, labels)
+    rare = 1 + model.columns.index("rare")  # left out: not fitted, its equation need not hold
+    assert gradient[:rare] + gradient[rare + 1 :] == pytest.approx([0.0] * 8, abs=1e-7)
+
+
+def test_rows_as_mappings_or_sequences_give_the_same_model():
+    rows, labels = _mixed_rows(500)
+    names = tuple(rows[0])
+    as_lists = [[row[name] for name in names] for row in rows]
+    assert (
+        fit_payment_model(rows, labels).to_dict()
+        == fit_payment_model(as_lists, labels, features=names).to_dict()
+    )
+
+
+def test_fit_is_deterministic_with_missing_values():
+    rows, labels = _mixed_rows(800)
+    first = fit_payment_model(rows, labels, min_coverage=0.1).to_dict()
+    assert fit_payment_model(list(rows), list(labels), min_coverage=0.1).to_dict() == first
+
+
+# ---------------------------------------------------------------- issue 11: min_coverage
+
+
+def _coverage_rows():
+    # "x" known in 3 of 10 rows (share 0.3), "y" always known
+    ys = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0]
+    xs = [7.0, None, None, 2.0, None, None, 4.0, None, None, None]
+    rows = [{"x": x, "y": y} for x, y in zip(xs, ys, strict=True)]
+    labels = [0, 1, 0, 0, 1, 1, 0, 1, 1, 1]
+    return rows, labels
+
+
+def test_min_coverage_leaves_out_a_rarely_known_feature():
+    rows, labels = _coverage_rows()
+    model = fit_payment_model(rows, labels, min_coverage=0.5)
+    assert model.left_out == ("x",)
+    assert model.indicators == ()  # no indicator for a left-out feature
+    assert model.columns == ("x", "y")
+    assert model.coefficients[0] == 0.0 and model.stds[0] == 1.0
+    assert model.means[0] == pytest.approx(13.0 / 3)  # still its known mean
+    only_y = fit_payment_model([{"y": row["y"]} for row in rows], labels)
+    assert model.coefficients[1] == pytest.approx(only_y.coefficients[0], abs=1e-12)
+    assert model.intercept == pytest.approx(only_y.intercept, abs=1e-12)
+    # its value never changes a prediction
+    assert model.predict_one({"x": 100.0, "y": 2.0}) == model.predict_one({"x": None, "y": 2.0})
+
+
+def test_min_coverage_keeps_a_feature_known_in_exactly_that_share():
+    rows, labels = _coverage_rows()
+    model = fit_payment_model(rows, labels, min_coverage=0.3)
+    assert model.left_out == ()
+    assert model.columns == ("x", "y", "x:missing")
+    assert model.coefficients[0] != 0.0
+    # the default (0.0) leaves nothing out: the fit of before min_coverage existed
+    assert fit_payment_model(rows, labels) == model
+
+
+def test_min_coverage_leaves_out_a_feature_never_known():
+    rows = [{"x": None, "y": 1.0}, {"x": None, "y": 2.0}, {"x": None, "y": 3.0}]
+    assert fit_payment_model(rows, [0, 1, 1]).left_out == ()
+    model = fit_payment_model(rows, [0, 1, 1], min_coverage=0.01)
+    assert model.left_out == ("x",) and model.coefficients[0] == 0.0
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, None, float("nan"), "half"])
+def test_min_coverage_must_be_a_share(value):
+    with pytest.raises(ValueError, match="min_coverage"):
+        fit_payment_model([[1], [2]], [0, 1], min_coverage=value)
+
+
+def test_round_trip_keeps_left_out_and_reads_older_data():
+    rows, labels = _coverage_rows()
+    model = fit_payment_model(rows, labels, min_coverage=0.5)
+    data = json.loads(json.dumps(model.to_dict()))
+    assert data["left_out"] == ["x"]
+    assert PaymentModel.from_dict(data) == model
+    # a model saved before left_out existed
+    older = fit_payment_model(rows, labels).to_dict()
+    del older["left_out"]
+    assert PaymentModel.from_dict(older).left_out == ()
+    with pytest.raises(ValueError, match="left_out"):
+        PaymentModel.from_dict(dict(data, left_out=["colour"]))
+
+
+# ---------------------------------------------------------------- issue 11: features
+
+
+def test_default_features():
+    assert DEFAULT_FEATURES == (
+        "late_share",
+        "late_count_share",
+        "weighted_days_late",
+        "avg_days_to_pay",
+        "amount_ratio",
+        "term_days",
+        "electronic",
+    )
+    assert set(DEFAULT_FEATURES) < set(FEATURE_NAMES)
+    assert set(FEATURE_NAMES) - set(DEFAULT_FEATURES) == {"late_share_trend", "paid_count"}
+    values = build_features(_history(), D, amount=1500.0, term_days=30, names=DEFAULT_FEATURES)
+    assert tuple(values) == DEFAULT_FEATURES
+
+
+@pytest.mark.parametrize(("given", "value"), [(True, 1.0), (False, 0.0), (None, None), (1, 1.0), (0, 0.0)])
+def test_build_features_electronic(given, value):
+    values = build_features(_history(), D, electronic=given)
+    assert values["electronic"] == value
+    assert isinstance(values["electronic"], float | type(None))
+
+
+@pytest.mark.parametrize("given", ["paper", "electronic", 2, 0.5])
+def test_build_features_electronic_rejects_other_values(given):
+    with pytest.raises(ValueError, match="electronic"):
+        build_features([], D, electronic=given)
+
+
+@st.composite
+def _later_invoices(draw):
+    """Invoices issued on or after D (paid or not): unknown on D whatever their outcome."""
+    start = draw(st.integers(0, 400))
+    term = draw(st.sampled_from([0, 15, 30, 60]))
+    pay_after = draw(st.one_of(st.none(), st.integers(0, 200)))
+    paid = None if pay_after is None else D + days(start + pay_after)
+    return Invoice(D + days(start), D + days(start + term), draw(st.floats(0.01, 1e6)), paid, term)
+
+
+@given(st.lists(_invoices(), max_size=25), st.lists(_later_invoices(), max_size=10), st.randoms())
+def test_no_leakage_from_invoices_issued_later(history, later, rng):
+    """Invoices issued on or after the as-of date never change any feature, electronic included."""
+    before = build_features(history, D, amount=500.0, term_days=30, electronic=True)
+    mixed = history + later
+    rng.shuffle(mixed)
+    assert build_features(mixed, D, amount=500.0, term_days=30, electronic=True) == before
+
+
+def test_customer_row_is_an_invoice_of_the_usual_amount():
+    history = _history()
+    features = build_features(history, D, term_days=30, electronic=False, names=DEFAULT_FEATURES)
+    assert features["amount_ratio"] is None  # no amount given
+    row = customer_row(features)
+    assert row == dict(features, amount_ratio=1.0)
+    assert features["amount_ratio"] is None  # the given dict is not changed
+    # the same features as an invoice of the customer's average paid amount
+    average = (1000.0 + 3000.0 + 2000.0) / 3
+    invoice = build_features(
+        history, D, amount=average, term_days=30, electronic=False, names=DEFAULT_FEATURES
+    )
+    assert row == invoice
+
+
+def test_customer_row_without_paid_invoices_keeps_the_ratio_unknown():
+    features = build_features([], D, term_days=30, electronic=True)
+    row = customer_row(features)
+    assert row["amount_ratio"] is None and row["term_days"] == 30 and row["electronic"] == 1.0
+    # without paid_count, the behaviour figures tell whether there is a history
+    assert customer_row({"late_share": None, "term_days": 30})["amount_ratio"] is None
+    assert customer_row({"late_share": 0.25, "term_days": 30})["amount_ratio"] == 1.0
+
+
+# ---------------------------------------------------------------- issue 11: validation
+
+
+def _identity_model():
+    """p = sigmoid(x): one raw feature, coefficient 1, no standardisation."""
+    return PaymentModel(
+        features=("x",),
+        indicators=(),
+        means=(0.0,),
+        stds=(1.0,),
+        coefficients=(1.0,),
+        intercept=0.0,
+        penalty=0.0,
+        training_size=4,
+        late_count=2,
+    )
+
+
+def test_validate_model_by_hand():
+    model = _identity_model()
+    predictions = [0.2, 0.4, 0.6, 0.8]
+    rows = [{"x": math.log(p / (1 - p))} for p in predictions]
+    labels = [0, 1, 0, 1]
+    validation = validate_model(model, rows, labels, bins=2)
+    assert validation.size == 4 and validation.late_count == 2 and validation.late_share == 0.5
+    # late 0.4 and 0.8 against on-time 0.2 and 0.6: 3 of the 4 pairs ranked right
+    assert validation.auc == 0.75
+    assert validation.brier == pytest.approx((0.04 + 0.36 + 0.36 + 0.04) / 4)
+    assert validation.log_loss == pytest.approx(-(math.log(0.8) + math.log(0.4)) / 2)
+    low, high = validation.calibration
+    assert (low.count, low.late_count, high.count, high.late_count) == (2, 1, 2, 1)
+    assert low.predicted_mean == pytest.approx(0.3) and high.predicted_mean == pytest.approx(0.7)
+    assert low.observed_share == high.observed_share == 0.5
+    assert len(validate_model(model, rows, labels).calibration) == 4  # deciles of 4 rows
+
+
+def test_validation_round_trip_and_edge_cases():
+    rows, labels = _textbook_rows()
+    model = fit_payment_model(rows[:150], labels[:150])
+    validation = validate_model(model, rows[150:], labels[150:])
+    assert validation.size == 50 and len(validation.calibration) == 10
+    assert isinstance(validation.calibration, tuple) and isinstance(validation.calibration[0], CalibrationBin)
+    assert validation.auc == auc(model.predict_proba(rows[150:]), labels[150:])
+    data = json.loads(json.dumps(validation.to_dict()))
+    assert Validation.from_dict(data) == validation
+    empty = validate_model(model, [], [])
+    assert (empty.size, empty.auc, empty.brier, empty.log_loss) == (0, None, None, None)
+    assert empty.calibration == ()
+    assert empty.late_share is None
+    assert Validation.from_dict(empty.to_dict()) == empty
+    assert validate_model(model, rows[:3], [1, 1, 1]).auc is None  # no on-time row
+    with pytest.raises(ValueError, match="rows but"):
+        validate_model(model, rows[:3], [1, 0])
