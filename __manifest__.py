@@ -20,6 +20,7 @@
         "data/ir_cron_data.xml",
         "data/credit_scorecard_data.xml",
         "data/credit_warning_rule_data.xml",
+        "data/credit_payment_feature_data.xml",
         # Wizards before the views: the credit profile form opens the hold wizard's action.
         "wizards/credit_approval_request_views.xml",
         "wizards/credit_approval_decide_views.xml",
@@ -28,6 +29,7 @@
         "wizards/credit_rating_run_views.xml",
         "wizards/credit_portfolio_export_views.xml",
         "wizards/credit_effectiveness_review_views.xml",
+        "wizards/credit_payment_model_train_views.xml",
         # Views whose actions other views open come first (guarantees, limit requests, repayment plans
         # before the credit profile; approvals and orders before the credit analysis).
         "views/credit_limit_request_views.xml",
@@ -58,6 +60,8 @@
         "views/credit_country_risk_views.xml",
         "views/credit_exposure_report_views.xml",
         "views/credit_overdue_trend_views.xml",
+        "views/account_move_views.xml",
+        "views/credit_payment_model_views.xml",
         "reports/credit_profile_report.xml",
         "reports/credit_approval_report.xml",
         "reports/credit_effectiveness_report.xml",

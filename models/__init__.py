@@ -58,3 +58,8 @@ from . import credit_repayment_instalment
 from . import credit_exposure_report
 from . import credit_overdue_trend
 from . import ir_actions_report
+from . import credit_payment_feature
+from . import credit_payment_features
+from . import credit_payment_model
+from . import account_move
+from . import credit_profile_payment_prediction

@@ -119,6 +119,11 @@ class TestDisplayNames(CreditControlCommon):
                 {"request_id": request.id, "reason": "Too early"}
             ),
             "credit.overdue.trend": env["credit.overdue.trend"].search(partner_domain, limit=1),
+            "credit.payment.feature": env.ref("sale_credit_control.credit_payment_feature_late_share"),
+            "credit.payment.model": env["credit.payment.model"].create(
+                {"date_from": "2025-01-01", "date_to": "2025-12-31", "split_date": "2025-07-01"}
+            ),
+            "credit.payment.model.train": env["credit.payment.model.train"].create({}),
             "credit.portfolio.export": env["credit.portfolio.export"].create({}),
             "credit.profile": profile,
             "credit.rating": rating,

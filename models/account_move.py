@@ -1,0 +1,60 @@
+from odoo import fields, models
+
+# res.partner ``invoice_sending_method`` values that send a paper (or downloaded) invoice; any
+# other method (e-mail, e-invoicing networks) sends it electronically.
+PAPER_SENDING_METHODS = ("manual", "snailmail")
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    credit_late_probability = fields.Float(
+        string="Late Payment Probability",
+        readonly=True,
+        copy=False,
+        aggregator=False,
+        help="Probability that this invoice is paid after its due date, from the company's active "
+        "late-payment model: set when the invoice is posted and recomputed every night while it is open.",
+    )
+    credit_late_model_id = fields.Many2one(
+        "credit.payment.model",
+        string="Late-Payment Model",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The model that gave the late payment probability.",
+    )
+    credit_invoice_delivery = fields.Selection(
+        [("electronic", "Electronic"), ("paper", "Paper")],
+        string="Invoice Delivery",
+        copy=False,
+        help="How the invoice reaches the customer; set when it is posted from the customer's invoice "
+        "sending method, empty when unknown. The late-payment model may use it.",
+    )
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        customer_invoices = posted.filtered(lambda move: move.move_type == "out_invoice")
+        customer_invoices._credit_set_invoice_delivery()
+        customer_invoices._credit_predict_late_payment()
+        return posted
+
+    def _credit_set_invoice_delivery(self):
+        """How each invoice is sent, from its customer's sending method, unless already set."""
+        deliveries = {}
+        for move in self.filtered(lambda move: not move.credit_invoice_delivery):
+            method = move.partner_id.with_company(move.company_id).invoice_sending_method
+            if method:
+                delivery = "paper" if method in PAPER_SENDING_METHODS else "electronic"
+                deliveries[delivery] = deliveries.get(delivery, self.browse()) | move
+        for delivery, moves in deliveries.items():
+            moves.write({"credit_invoice_delivery": delivery})
+
+    def _credit_predict_late_payment(self):
+        """Score the invoices with their company's active model (nothing without one)."""
+        Model = self.env["credit.payment.model"].sudo()
+        for company, moves in self.grouped("company_id").items():
+            model = Model._active_model(company)
+            if model:
+                model._store_invoice_predictions(moves)
