@@ -11,7 +11,10 @@ so it must never be disguised as a real 0:
 - a financial ratio is missing when its statement is missing or its
   denominator is zero;
 - the relationship length, sales volume, bureau score and country risk are
-  missing when their source is.
+  missing when their source is;
+- the predicted late share (the company's active late-payment model's
+  probability that the customer's next typical invoice is paid late) is missing
+  when the company has no active model or the model gave no prediction.
 
 ``rating_trend`` compares a new grade with the previous one on a grade table.
 """
@@ -29,6 +32,7 @@ FACTOR_CODES = (
     "overdue_ratio",
     "dso",
     "late_share_trend",
+    "predicted_late_share",
     "debt_to_asset",
     "current_ratio",
     "equity_ratio",
@@ -58,6 +62,7 @@ FACTOR_KIND = {
     "overdue_ratio": KIND_SHARE,
     "dso": KIND_DAYS,
     "late_share_trend": KIND_SHARE,
+    "predicted_late_share": KIND_SHARE,
     "debt_to_asset": KIND_SHARE,
     "current_ratio": KIND_RATIO,
     "equity_ratio": KIND_SHARE,
@@ -79,6 +84,11 @@ TREND_DOWN = "down"
 def _check_optional_number(value, name):
     if value is not None and not _is_number(value):
         raise ValueError(f"{name} must be a finite number or None, not {value!r}")
+
+
+def _check_share(value, name):
+    if value is not None and not (_is_number(value) and 0 <= value <= 1):
+        raise ValueError(f"{name} must be a number from 0 to 1 or None, not {value!r}")
 
 
 def _check_date(value, name):
@@ -147,6 +157,7 @@ def factor_values(
     ratios=None,
     bureau_score=None,
     country_risk=None,
+    predicted_late_share=None,
 ):
     """The ``{factor code: value or None}`` dict a scorecard scores, for one customer.
 
@@ -155,9 +166,12 @@ def factor_values(
     factor is missing). ``open_amount`` is the customer's open invoice amount
     (for the overdue ratio), ``ratios`` a dict from :func:`financial_ratios`
     (``None``: no statement), ``sales_volume`` the invoiced amount of the last
-    12 months.
+    12 months. ``predicted_late_share`` is the late-payment model's probability (0..1)
+    that the customer's next typical invoice is paid late, ``None`` without a model: it
+    does not need an invoice history (the model predicts for a new customer too).
     """
     _check_optional_number(sales_volume, "sales_volume")
+    _check_share(predicted_late_share, "predicted_late_share")
     _check_optional_number(bureau_score, "bureau_score")
     _check_optional_number(country_risk, "country_risk")
     values = dict.fromkeys(FACTOR_CODES)
@@ -184,6 +198,7 @@ def factor_values(
         values[code] = value
     values["bureau_score"] = bureau_score
     values["country_risk"] = country_risk
+    values["predicted_late_share"] = predicted_late_share
     return values
 
 

@@ -26,7 +26,11 @@ Comparisons follow the words of the rule types and the confirmation check:
   customer loses the day after (an open-ended guarantee never expires);
 * rate move: a limit set in a foreign currency, converted at today's rate, is
   strictly below the exposure, and at the rate of the reference date it would
-  not be: the same exposure, only the rate moved the customer over.
+  not be: the same exposure, only the rate moved the customer over;
+* predicted late jump "by N points or more": the customer's predicted late share
+  (the late-payment model's, a share of 0..1) rose from the previous prediction
+  by at least N percentage points (``(current - previous) x 100 >= N``, read to
+  1e-9 so that 20 % to 30 % is a rise of 10 points, not 9.999...).
 
 Deduplication (:func:`alert_key`, :func:`needs_alert`): an alert is keyed by
 rule, customer and, for *event* rules, the event itself (the rating, the bureau
@@ -53,6 +57,7 @@ LIMIT_EXPIRING = "limit_expiring"
 REVIEW_EXPIRING = "review_expiring"
 GUARANTEE_EXPIRING = "guarantee_expiring"
 RATE_MOVE = "rate_move"
+PREDICTED_LATE_JUMP = "predicted_late_jump"
 RULE_TYPES = (
     OVERDUE_NEW,
     UTILIZATION,
@@ -63,9 +68,13 @@ RULE_TYPES = (
     REVIEW_EXPIRING,
     GUARANTEE_EXPIRING,
     RATE_MOVE,
+    PREDICTED_LATE_JUMP,
 )
-# Rules about a one-off event: keyed by the event, alerted once per event.
-EVENT_RULES = frozenset({DOWNGRADE, BUREAU_DROP, LIMIT_EXPIRING, REVIEW_EXPIRING, GUARANTEE_EXPIRING})
+# Rules about a one-off event: keyed by the event, alerted once per event (a predicted late
+# jump is the prediction of a date: each new prediction that jumps is a new event).
+EVENT_RULES = frozenset(
+    {DOWNGRADE, BUREAU_DROP, LIMIT_EXPIRING, REVIEW_EXPIRING, GUARANTEE_EXPIRING, PREDICTED_LATE_JUMP}
+)
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -164,6 +173,34 @@ def bureau_drop_signal(previous_score, latest_score, min_points):
         "previous_score": previous_score,
         "score": latest_score,
         "drop": drop,
+        "min_points": min_points,
+    }
+
+
+def _check_share(value, name):
+    if not is_number(value) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number from 0 to 1, not {value!r}")
+
+
+def predicted_late_jump_signal(previous_share, current_share, min_points):
+    """The predicted late share rose by ``min_points`` percentage points or more.
+
+    ``previous_share`` and ``current_share`` are shares of 0..1 (the model's probability
+    that the customer's next typical invoice is paid late); ``None`` for either (no
+    previous prediction, no model) gives no signal: there is nothing to compare.
+    """
+    _check_threshold(min_points, "min_points")
+    if previous_share is None or current_share is None:
+        return None
+    _check_share(previous_share, "previous_share")
+    _check_share(current_share, "current_share")
+    rise = round((current_share - previous_share) * 100.0, 9)
+    if rise <= 0 or rise < min_points:
+        return None
+    return {
+        "previous_share": previous_share,
+        "share": current_share,
+        "rise_points": rise,
         "min_points": min_points,
     }
 

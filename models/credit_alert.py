@@ -442,6 +442,18 @@ class CreditAlert(models.Model):
             )
         if rule_type == "rate_move":
             return profile._text_rate_move(figures)
+        if rule_type == "predicted_late_jump":
+            return self.env._(
+                "The predicted late share of %(partner)s rose from %(previous)s%% to %(share)s%% "
+                "(%(rise)s percentage points) with the prediction of %(date)s (rule: %(min_points)s "
+                "points or more).",
+                partner=partner,
+                previous=formatLang(self.env, figures["previous_share"] * 100, digits=1),
+                share=formatLang(self.env, figures["share"] * 100, digits=1),
+                rise=formatLang(self.env, figures["rise_points"], digits=1),
+                date=format_date(self.env, figures["prediction_date"]),
+                min_points=formatLang(self.env, figures["min_points"], digits=1),
+            )
         return rule_type
 
     @api.model

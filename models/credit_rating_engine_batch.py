@@ -24,10 +24,16 @@ class CreditRatingEngineBatch(models.AbstractModel):
 
     @api.model
     def _rate_batch(self, partner_ids, company, as_of, trigger, context):
-        country_risks = self._query_country_risks(partner_ids, company)
-        facts = self._customer_facts(partner_ids, company, as_of, country_risks=country_risks)
-        profiles = self._profiles(partner_ids, company)
         card, table, grades = context["card"], context["table"], context["grades"]
+        country_risks = self._query_country_risks(partner_ids, company)
+        facts = self._customer_facts(
+            partner_ids,
+            company,
+            as_of,
+            country_risks=country_risks,
+            predict_late=any(factor.code == "predicted_late_share" for factor in card.factors),
+        )
+        profiles = self._profiles(partner_ids, company)
         scorecard = context["scorecard"]
         convert = self.env["credit.profile"]._converter(company, as_of)
         review_dates = {}  # months -> next review date

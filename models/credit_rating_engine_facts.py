@@ -25,12 +25,16 @@ class CreditRatingEngineFacts(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _customer_facts(self, partner_ids, company, as_of, country_risks=None):
+    def _customer_facts(self, partner_ids, company, as_of, country_risks=None, predict_late=False):
         """Everything the scorecard needs about commercial ``partner_ids`` in ``company`` as of ``as_of``.
 
         ``country_risks`` (``{partner_id: CountryRisk}``, see ``_query_country_risks``) gives the
         country risk factor its value, the class of the customer's country; without it, or for a
         customer whose country has no class, the factor is missing.
+
+        ``predict_late`` (for a scorecard that scores the predicted late share): the company's
+        active late-payment model predicts each customer's late share as of ``as_of``; without
+        it (no cost) or without an active model, the factor is missing.
 
         Returns ``{partner_id: {"aggregates", "behaviour", "values", "open_amount",
         "first_invoice_date", "sales_volume", "relationship_years", "has_statement",
@@ -43,6 +47,7 @@ class CreditRatingEngineFacts(models.AbstractModel):
         balances = self._query_balances(partner_ids, company, as_of)
         statements = self._query_statements(partner_ids, company, as_of)
         bureau = self._query_bureau_scores(partner_ids, company, as_of)
+        predicted = self._query_predicted_late_shares(partner_ids, company, as_of) if predict_late else {}
         result = {}
         for partner_id in partner_ids:
             paid_row = paid.get(partner_id, {})
@@ -81,6 +86,7 @@ class CreditRatingEngineFacts(models.AbstractModel):
                 country_risk=country_risks[partner_id].risk_class
                 if country_risks and partner_id in country_risks
                 else None,
+                predicted_late_share=predicted.get(partner_id),
             )
             currency_id = statement["currency_id"] if statement else None
             result[partner_id] = {
@@ -387,6 +393,17 @@ class CreditRatingEngineFacts(models.AbstractModel):
             )
         )
         return {partner_id: table[country_id] for partner_id, country_id in rows}
+
+    @api.model
+    def _query_predicted_late_shares(self, partner_ids, company, as_of):
+        """``{partner_id: probability or None}``: the company's active late-payment model's
+        predicted late share of each customer's next typical invoice, from its payments up to
+        ``as_of``; ``{}`` when the company has no active model."""
+        partner_ids = [partner_id for partner_id in partner_ids if partner_id]
+        model = self.env["credit.payment.model"].sudo()._active_model(company) if partner_ids else None
+        if not model:
+            return {}
+        return model._predict_customers(partner_ids, as_of)
 
     @api.model
     def _query_bureau_scores(self, partner_ids, company, as_of):

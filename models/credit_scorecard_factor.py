@@ -15,6 +15,7 @@ FACTOR_LABELS = {
     "overdue_ratio": "Overdue Share of Receivables",
     "dso": "Days Sales Outstanding",
     "late_share_trend": "Late Share Trend (last 90 days vs. 90 before)",
+    "predicted_late_share": "Predicted Late Share (late-payment model)",
     "debt_to_asset": "Debt-to-Asset Ratio",
     "current_ratio": "Current Ratio",
     "equity_ratio": "Equity Ratio",
@@ -51,7 +52,15 @@ class CreditScorecardFactor(models.Model):
     company_id = fields.Many2one(related="scorecard_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="scorecard_id.currency_id")
     sequence = fields.Integer(default=10)
-    code = fields.Selection(FACTOR_CODES, string="Metric", required=True)
+    code = fields.Selection(
+        FACTOR_CODES,
+        string="Metric",
+        required=True,
+        help="What the factor scores. Predicted Late Share: the probability that the customer's next "
+        "typical invoice is paid late, from the rated company's active late-payment model; it needs a "
+        "model trained and activated by a credit manager, without one the factor is missing and scored "
+        "by the missing-data rule.",
+    )
     kind = fields.Selection(
         FACTOR_KINDS,
         string="Unit",

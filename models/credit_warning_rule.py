@@ -17,6 +17,7 @@ from ..credit_policy.warnings import (
     guarantee_expiring_signal,
     order_spike_signal,
     overdue_signal,
+    predicted_late_jump_signal,
     rate_move_signal,
     utilization_signal,
 )
@@ -36,6 +37,7 @@ RULE_TYPE_LABELS = {
     "review_expiring": "Review Expiring",
     "guarantee_expiring": "Guarantee Expiring",
     "rate_move": "Over the Limit by a Rate Move",
+    "predicted_late_jump": "Predicted Late Share Jump",
 }
 RULE_TYPES = [(code, RULE_TYPE_LABELS[code]) for code in CORE_RULE_TYPES]
 SEVERITY_LABELS = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
@@ -92,11 +94,16 @@ class CreditWarningRule(models.Model):
         "Order spike: length of the period compared. "
         "Limit/review/guarantee expiring: days ahead. "
         "Downgrade/bureau drop: only ratings or reports of the last N days (0: any). "
+        "Predicted late share jump: only predictions of the last N days (0: any). "
         "Rate move: today's rate is compared with the rate of N days before.",
     )
     threshold_percent = fields.Float(aggregator=False, string="Utilization Above (%)", default=80.0)
     threshold_points = fields.Float(
-        aggregator=False, string="Score Drop (points)", default=10.0, help="On the bureau's 0-100 scale."
+        aggregator=False,
+        string="Score Drop (points)",
+        default=10.0,
+        help="Bureau score drop: on the bureau's 0-100 scale. Predicted late share jump: the rise in "
+        "percentage points of the customer's predicted late share since the previous prediction.",
     )
     threshold_grades = fields.Integer(
         aggregator=False, string="Grades Down", default=1, help="Downgrade by at least this many grades."
@@ -197,6 +204,11 @@ class CreditWarningRule(models.Model):
                     "Over a foreign-currency limit at today's rate, within it at the rate of %(days)s days "
                     "before",
                     days=days,
+                ),
+                "predicted_late_jump": self.env._(
+                    "Predicted late share up %(points)s percentage points or more since the previous "
+                    "prediction",
+                    points=number(rule.threshold_points),
                 ),
             }.get(rule.rule_type, "")
 
@@ -699,6 +711,45 @@ class CreditWarningRule(models.Model):
                         reference_date=reference_date,
                     ),
                 )
+
+    def _signals_predicted_late_jump(self, company, today, cache):
+        """Customers whose predicted late share (the active late-payment model's, kept on the credit
+        profile) rose by N percentage points or more since the previous prediction: one alert per
+        prediction (its date is the event). One query for the batch."""
+        self.env["credit.profile"].flush_model(
+            [
+                "partner_id",
+                "company_id",
+                "predicted_late_share",
+                "predicted_late_share_previous",
+                "predicted_late_share_date",
+            ]
+        )
+        since = today - timedelta(days=self.threshold_days) if self.threshold_days else None
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT profile.partner_id, profile.predicted_late_share_previous,
+                       profile.predicted_late_share, profile.predicted_late_share_date
+                  FROM credit_profile profile
+                 WHERE profile.company_id = %(company)s
+                   AND profile.predicted_late_share_date IS NOT NULL
+                   AND profile.predicted_late_share_previous IS NOT NULL
+                   AND profile.predicted_late_share > profile.predicted_late_share_previous
+                   AND profile.predicted_late_share_previous >= 0 AND profile.predicted_late_share <= 1
+                   AND (%(since)s::date IS NULL OR profile.predicted_late_share_date >= %(since)s::date)
+                   AND %(in_batch)s
+              ORDER BY profile.partner_id
+                """,
+                company=company.id,
+                since=since,
+                in_batch=self._range_sql(SQL.identifier("profile", "partner_id"), cache),
+            )
+        )
+        for partner_id, previous, share, prediction_date in rows:
+            signal = predicted_late_jump_signal(previous, share, self.threshold_points)
+            if signal:
+                yield partner_id, prediction_date.isoformat(), dict(signal, prediction_date=prediction_date)
 
     @api.model
     def _company_exposure(self, company, today, cache):

@@ -44,5 +44,6 @@ from . import test_portal
 from . import test_translations
 from . import test_zh_cn_messages
 from . import test_views_ux
+from . import test_payment_prediction_use
 from . import test_payment_model_training
 from . import test_payment_model_use

@@ -328,7 +328,9 @@ class TestEffectivenessReview(PaymentBehaviourCommon):
         attachment_id = int(action["url"].split("/web/content/")[1].split("?")[0])
         attachment = self.env["ir.attachment"].browse(attachment_id)
         workbook = load_workbook(io.BytesIO(base64.b64decode(attachment.datas)))
-        self.assertEqual(workbook.sheetnames, ["Discrimination", "Grades", "Overrides", "Managers"])
+        self.assertEqual(
+            workbook.sheetnames, ["Discrimination", "Grades", "Overrides", "Managers", "Model vs Scorecard"]
+        )
 
         def rows(sheet):
             return [list(row) for row in workbook[sheet].iter_rows(values_only=True)]

@@ -83,7 +83,7 @@ class TestCreditWarning(CreditControlCommon):
 
     def test_default_rules_shipped_for_all_companies(self):
         rules = self.default_rules.with_context(active_test=False)
-        self.assertEqual(len(rules), 10)
+        self.assertEqual(len(rules), 11)
         self.assertFalse(rules.company_id, "the default rules apply to every company")
         self.assertEqual(
             set(rules.mapped("rule_type")),
@@ -97,6 +97,7 @@ class TestCreditWarning(CreditControlCommon):
                 "review_expiring",
                 "guarantee_expiring",
                 "rate_move",
+                "predicted_late_jump",
             },
         )
         warning = self.env.ref("sale_credit_control.credit_warning_rule_utilization_80")

@@ -6,3 +6,4 @@ from . import credit_rating_run
 from . import credit_portfolio_export
 from . import credit_effectiveness_review
 from . import credit_payment_model_train
+from . import credit_effectiveness_review_model

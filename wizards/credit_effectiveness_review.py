@@ -225,6 +225,7 @@ class CreditEffectivenessReview(models.TransientModel):
         overrides = override_summary(*self._query_overrides(review_date))
         managers = manager_outcomes(self._query_managers(review_date))
         return {
+            "model": self._model_comparison(review_date),
             "discrimination": {
                 "ratings": len(ratings),
                 "with_invoices": score.count,
@@ -370,31 +371,45 @@ class CreditEffectivenessReview(models.TransientModel):
             wo180=SQL.identifier(alias, "written_off_180"),
         )
 
+    def _rated_moves_sql(self, review_date):
+        """The CTEs ``rated`` (each customer's latest rating in the period) and ``rated_moves``
+        (``rating_id, move_id``: its later invoices), for ``WITH %s, ...``."""
+        return SQL(
+            """
+            rated AS (
+                SELECT DISTINCT ON (rating.partner_id)
+                       rating.id, rating.partner_id, rating.date, rating.score, rating.grade_code,
+                       grade.min_score
+                  FROM credit_rating rating
+             LEFT JOIN credit_grade grade ON grade.id = rating.grade_id
+                 WHERE rating.company_id = %(company)s
+                   AND rating.date >= %(date_from)s AND rating.date <= %(date_to)s
+              ORDER BY rating.partner_id, rating.date DESC, rating.id DESC
+            ), rated_moves AS (
+                SELECT rated.id AS rating_id, move.id AS move_id
+                  FROM rated
+                  JOIN account_move move ON move.commercial_partner_id = rated.partner_id
+                 WHERE move.company_id = %(company)s
+                   AND move.move_type = 'out_invoice'
+                   AND move.state = 'posted'
+                   AND move.invoice_date > rated.date
+                   AND move.invoice_date <= rated.date + %(horizon)s
+                   AND move.invoice_date <= %(review)s
+            )
+            """,
+            company=self.company_id.id,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            horizon=self.horizon_days,
+            review=review_date,
+        )
+
     def _query_ratings(self, review_date):
         """One row per rated customer: its latest rating in the period and its later invoices' outcomes."""
         rows = self.env.execute_query(
             SQL(
                 """
-                WITH rated AS (
-                    SELECT DISTINCT ON (rating.partner_id)
-                           rating.id, rating.partner_id, rating.date, rating.score, rating.grade_code,
-                           grade.min_score
-                      FROM credit_rating rating
-                 LEFT JOIN credit_grade grade ON grade.id = rating.grade_id
-                     WHERE rating.company_id = %(company)s
-                       AND rating.date >= %(date_from)s AND rating.date <= %(date_to)s
-                  ORDER BY rating.partner_id, rating.date DESC, rating.id DESC
-                ), rated_moves AS (
-                    SELECT rated.id AS rating_id, move.id AS move_id
-                      FROM rated
-                      JOIN account_move move ON move.commercial_partner_id = rated.partner_id
-                     WHERE move.company_id = %(company)s
-                       AND move.move_type = 'out_invoice'
-                       AND move.state = 'posted'
-                       AND move.invoice_date > rated.date
-                       AND move.invoice_date <= rated.date + %(horizon)s
-                       AND move.invoice_date <= %(review)s
-                ), outcome AS (%(outcome)s)
+                WITH %(rated)s, outcome AS (%(outcome)s)
                 SELECT rated.id, rated.score, rated.grade_code, rated.min_score, %(counts)s
                   FROM rated
              LEFT JOIN rated_moves ON rated_moves.rating_id = rated.id
@@ -402,11 +417,7 @@ class CreditEffectivenessReview(models.TransientModel):
               GROUP BY rated.id, rated.score, rated.grade_code, rated.min_score
               ORDER BY rated.id
                 """,
-                company=self.company_id.id,
-                date_from=self.date_from,
-                date_to=self.date_to,
-                horizon=self.horizon_days,
-                review=review_date,
+                rated=self._rated_moves_sql(review_date),
                 outcome=self._outcome_sql(SQL("SELECT move_id FROM rated_moves"), review_date),
                 counts=self._counts_sql("outcome"),
             )
@@ -699,5 +710,8 @@ class CreditEffectivenessReview(models.TransientModel):
             ],
             {col + 3: percent for col in share_cols},
         )
+        if "model" in result:
+            header, rows, formats = self._xlsx_model_table(ratio)
+            write_table(workbook.add_worksheet(self.env._("Model vs Scorecard")), header, rows, formats)
         workbook.close()
         return buffer.getvalue()

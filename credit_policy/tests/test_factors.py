@@ -252,3 +252,58 @@ def test_trend_follows_the_grade_order(previous, new):
 def test_every_factor_has_a_kind():
     assert set(FACTOR_KIND) == set(FACTOR_CODES)
     assert set(FACTOR_KIND.values()) <= set(FACTOR_KINDS)
+
+
+# ---------------------------------------------------------------- predicted late share
+
+
+def test_predicted_late_share_is_a_share_factor():
+    assert "predicted_late_share" in FACTOR_CODES
+    assert FACTOR_KIND["predicted_late_share"] == "share"
+
+
+def test_predicted_late_share_is_missing_without_a_model():
+    values = factor_values(_behaviour(paid_amount=100), first_invoice_date=date(2024, 1, 1), as_of=AS_OF)
+    assert values["predicted_late_share"] is None
+
+
+@pytest.mark.parametrize("share", [0.0, 0.35, 1.0])
+def test_predicted_late_share_is_passed_through_with_or_without_history(share):
+    assert factor_values(predicted_late_share=share)["predicted_late_share"] == share
+    values = factor_values(
+        _behaviour(paid_amount=100),
+        first_invoice_date=date(2024, 1, 1),
+        as_of=AS_OF,
+        predicted_late_share=share,
+    )
+    assert values["predicted_late_share"] == share
+    # the other factors are those of the history alone
+    assert (
+        values["late_share"]
+        == factor_values(_behaviour(paid_amount=100), first_invoice_date=date(2024, 1, 1), as_of=AS_OF)[
+            "late_share"
+        ]
+    )
+
+
+@pytest.mark.parametrize("share", [-0.01, 1.01, float("nan"), float("inf"), "0.3", True])
+def test_predicted_late_share_must_be_a_share(share):
+    with pytest.raises(ValueError):
+        factor_values(predicted_late_share=share)
+
+
+def test_predicted_late_share_is_scored_by_its_bands():
+    card = Scorecard(
+        [
+            Factor("late_share", 1, [Band(None, 0.1, 100), Band(0.1, None, 0)]),
+            Factor("predicted_late_share", 1, [Band(None, 0.2, 100), Band(0.2, 0.5, 50), Band(0.5, None, 0)]),
+        ]
+    )
+    history = {"first_invoice_date": date(2024, 1, 1), "as_of": AS_OF}
+    low = score(card, factor_values(_behaviour(paid_amount=100), predicted_late_share=0.1, **history))
+    high = score(card, factor_values(_behaviour(paid_amount=100), predicted_late_share=0.6, **history))
+    missing = score(card, factor_values(_behaviour(paid_amount=100), **history))
+    assert low.score == pytest.approx((100 + 100) / 2)
+    assert high.score == pytest.approx((100 + 0) / 2)
+    assert missing.score == pytest.approx((100 + 50) / 2)  # neutral: mid-point of 0..100
+    assert list(missing.missing_codes) == ["predicted_late_share"]

@@ -14,6 +14,7 @@ from credit_policy.warnings import (
     LIMIT_EXPIRING,
     ORDER_SPIKE,
     OVERDUE_NEW,
+    PREDICTED_LATE_JUMP,
     RATE_MOVE,
     REVIEW_EXPIRING,
     RULE_TYPES,
@@ -28,6 +29,7 @@ from credit_policy.warnings import (
     order_spike_signal,
     overdue_signal,
     period_average,
+    predicted_late_jump_signal,
     utilization_signal,
 )
 
@@ -186,6 +188,71 @@ def test_bureau_drop_signal(previous, latest, min_points, drop):
         }
 
 
+# ------------------------------------------------------------ predicted late jump
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "min_points", "rise"),
+    [
+        (0.20, 0.30, 10.0, 10.0),  # exactly N points: fires (">= N"), despite 0.3 - 0.2 < 0.1 in floats
+        (0.20, 0.299, 10.0, None),  # 9.9 points: below the threshold
+        (0.10, 0.45, 10.0, 35.0),
+        (0.45, 0.10, 10.0, None),  # a fall
+        (0.30, 0.30, 0.0, None),  # no change never fires, even with N = 0
+        (0.30, 0.31, 0.0, 1.0),
+        (0.0, 1.0, 100.0, 100.0),
+    ],
+)
+def test_predicted_late_jump_signal(previous, current, min_points, rise):
+    figures = predicted_late_jump_signal(previous, current, min_points)
+    if rise is None:
+        assert figures is None
+    else:
+        assert figures == {
+            "previous_share": previous,
+            "share": current,
+            "rise_points": pytest.approx(rise),
+            "min_points": min_points,
+        }
+
+
+@pytest.mark.parametrize(("previous", "current"), [(None, 0.9), (0.1, None), (None, None)])
+def test_predicted_late_jump_needs_two_predictions(previous, current):
+    assert predicted_late_jump_signal(previous, current, 5.0) is None
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "min_points"),
+    [(-0.1, 0.5, 5.0), (0.1, 1.5, 5.0), (0.1, float("nan"), 5.0), ("0.1", 0.5, 5.0), (0.1, 0.5, -1.0)],
+)
+def test_predicted_late_jump_rejects_bad_input(previous, current, min_points):
+    with pytest.raises(ValueError):
+        predicted_late_jump_signal(previous, current, min_points)
+
+
+@given(
+    previous=st.floats(0, 1),
+    current=st.floats(0, 1),
+    low=st.floats(0, 100),
+    high=st.floats(0, 100),
+)
+def test_predicted_late_jump_thresholds_are_monotonic(previous, current, low, high):
+    """A jump that crosses a higher threshold crosses every lower one; a fall never fires."""
+    low, high = sorted((low, high))
+    if predicted_late_jump_signal(previous, current, high):
+        assert predicted_late_jump_signal(previous, current, low)
+    if current <= previous:
+        assert predicted_late_jump_signal(previous, current, low) is None
+
+
+def test_predicted_late_jump_is_alerted_once_per_prediction():
+    key = alert_key(9, 7, PREDICTED_LATE_JUMP, event="2025-06-30")
+    assert key == "predicted_late_jump:9:7:2025-06-30"
+    assert not needs_alert(key, PREDICTED_LATE_JUMP, open_keys=set(), known_keys={key})
+    later = alert_key(9, 7, PREDICTED_LATE_JUMP, event="2025-07-31")
+    assert needs_alert(later, PREDICTED_LATE_JUMP, open_keys=set(), known_keys={key})
+
+
 # ------------------------------------------------------------ order spike
 
 
@@ -321,7 +388,14 @@ def test_alert_key_state_and_event_rules():
 
 
 def test_event_and_state_rules_partition_the_rule_types():
-    assert EVENT_RULES == {DOWNGRADE, BUREAU_DROP, LIMIT_EXPIRING, REVIEW_EXPIRING, GUARANTEE_EXPIRING}
+    assert EVENT_RULES == {
+        DOWNGRADE,
+        BUREAU_DROP,
+        LIMIT_EXPIRING,
+        REVIEW_EXPIRING,
+        GUARANTEE_EXPIRING,
+        PREDICTED_LATE_JUMP,
+    }
     assert set(RULE_TYPES) - EVENT_RULES == {OVERDUE_NEW, UTILIZATION, ORDER_SPIKE, RATE_MOVE}
 
 
