@@ -220,7 +220,11 @@ class CreditExposureLedger(models.Model):
         account_type=SQL("account.account_type"),
     ):
         """SQL: the ``items`` relation of :meth:`_receivable_delta_sql` for journal item ``rows``
-        (a FROM clause naming them ``t``, joinable to ``partner`` and ``account``)."""
+        (a FROM clause naming them ``t``, joinable to ``partner`` and ``account``).
+
+        Items whose partner has no commercial partner in the database yet are left out: Odoo may
+        write a new partner's computed commercial partner after the items of its invoice (one
+        flush, models in any order); the partner trigger counts them when it is written."""
         return SQL(
             """
             SELECT %(sign)s AS sign, %(partner)s AS commercial_partner_id, %(account_type)s AS account_type,
@@ -229,6 +233,7 @@ class CreditExposureLedger(models.Model):
               FROM %(rows)s
               JOIN res_partner partner ON partner.id = t.partner_id
               JOIN account_account account ON account.id = t.account_id
+             WHERE %(partner)s IS NOT NULL
             """,
             sign=sign,
             partner=partner,

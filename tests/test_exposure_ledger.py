@@ -234,3 +234,20 @@ class TestExposureLedger(CreditControlCommon):
         self.assertEqual(rows.mapped("amount"), [100.0])
         with self.assertRaises(AccessError):
             rows.with_user(self.credit_manager).write({"amount": 1.0})
+
+    def test_items_booked_before_their_customer_is_written(self):
+        """Odoo may write a new partner's commercial partner after the journal items of its
+        invoice (one flush, models in any order): the items count once the partner is written."""
+        newcomer = self.env["res.partner"].create({"name": "Ledger Newcomer", "is_company": True})
+        invoice = self.create_invoice(newcomer, 80.0, days_ago=5, post=False)
+        self.env.flush_all()
+        # as between the ORM's INSERT of the partner and the UPDATE of its computed fields
+        self.env.cr.execute(
+            "UPDATE res_partner SET commercial_partner_id = NULL WHERE id = %s", [newcomer.id]
+        )
+        invoice.action_post()
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE id = %s", [newcomer.id])
+        self.assertEqual(self.ledger._verify(), {"ledger": 0, "order_lines": 0})
+        figures = self.env["credit.profile"]._exposure_figures(newcomer, self.company, self.today)
+        self.assertEqual(figures[newcomer.id]["exposure"].receivables, 80.0)
