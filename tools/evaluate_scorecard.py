@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Does the default scorecard predict who pays late?  (评估信用管理效果)
+"""Does the default scorecard predict who pays late, and does the late-payment model do better?
+(评估信用管理效果)
 
     python3 tools/evaluate_scorecard.py PATH/TO/ar_invoices_2012.csv [--as-of 2012-07-01]
-                                        [-d DB] [--keep-db] [--dates 2012-05-01,...]
+                                        [--split 2012-07-01] [--penalty 1] [--late-beyond 10]
+                                        [-d DB] [--keep-db] [--dates 2012-05-01,...] [--no-odoo]
 
 Loads the accounts-receivable history of the CSV (IBM's "Accounts Receivable" sample: 100
 customers, 1,277 invoices issued in 2012, each with its due date and settlement date)
@@ -11,7 +13,8 @@ through the ORM into an Odoo database with the add-on installed:
 - one customer (res.partner, a company) per customerID, its ID as reference and its
   country code as a partner tag ("AR country 391");
 - one posted customer invoice per row: invoice date, due date (InvoiceDate + 30 days),
-  one tax-free line of InvoiceAmount, the invoice number as payment reference;
+  one tax-free line of InvoiceAmount, the invoice number as payment reference, and how it
+  was sent (``credit_invoice_delivery``: electronic or paper, from PaperlessBill);
 - one payment per invoice dated SettledDate (some in 2013), registered with Odoo's
   payment wizard and so reconciled with the invoice.
 
@@ -32,28 +35,39 @@ them late). Earlier dates leave customers with thin or no history; later ones le
 outcomes. ``--dates`` repeats the AUC comparison for other dates to show it is not a
 fluke of one date.
 
-It also compares, per invoice, three rankings on a time split inside 2012 (``--split``,
-default 2012-07-01): the invoices issued before that date train a late-payment model
-(``credit_policy.payment_model``: L2-regularised logistic regression on the customer's
-payment features), the invoices issued on or after it validate it. Every invoice is
-described AS OF its own invoice date (only payments made before that day count), and
-scored by:
+Then the comparison with the late-payment model (issue 11), on a time split inside 2012
+(``--split``, default 2012-07-01): the invoices issued before it and due before it train
+the model (``credit_policy.payment_model``: L2-regularised logistic regression; every
+training outcome was known on the split date), the invoices issued on or after it are
+ranked, each at two levels:
 
-- the customer's own past late share (amount-weighted, and by invoice count);
-- the default scorecard, rating the customer as of the day before the invoice (the rating
-  engine counts payments up to and including its date, so this is the same information);
-- the fitted model.
+- *invoice level*: every invoice described AS OF its own invoice date (only payments made
+  before that day count; its amount against the customer's average, its terms, how it was
+  sent) -- what the model would have said when it was issued; the scorecard rates the
+  customer as of the day before the invoice (the rating engine counts payments up to and
+  including its date, so this is the same information);
+- *customer level*: every customer ranked once as of the split date (the model: a typical
+  next invoice of the customer, ``customer_row``; the scorecard: its score as of the day
+  before), that rank given to all its later invoices -- as a rating is used.
 
-It reports the AUC for "paid late" and for "paid more than N days late" (``--late-beyond``),
-the Brier score where the ranking is a probability, the model's calibration by decile and
-its coefficients. Training uses only the invoices whose outcome was known by the split
-date (paid before it, or still unpaid after their due date); the others would leak
-outcomes of the validation period. ``--no-odoo`` runs this comparison alone, in seconds,
-without the scorecard (no database needed).
+Rankings: the customer's own past late share (amount-weighted, and by invoice count), the
+default scorecard, the model on the core's ``DEFAULT_FEATURES`` and (for transparency) on
+all the features, fitted on the CSV, and with Odoo the model trained INSIDE Odoo by the
+add-on's training wizard (``credit.payment.model.train``: SQL training rows from
+``credit.payment.features``) and scored by the add-on (``_predict_invoices_at_invoice_date``,
+``_predict_customers``). The table gives the AUC for "paid late" at both levels and the
+Brier score where the ranking is a probability; then the model's calibration by decile and
+its coefficients (next to those of the model trained in Odoo). The tool checks that the
+add-on's SQL features of every invoice and customer, and its training rows and labels,
+equal those computed from the CSV, and that the rating engine's late share equals the
+model's. ``--late-beyond`` adds a model for "paid more than N days late". ``--no-odoo``
+runs the comparison alone, in seconds, without the scorecard and the Odoo model (no
+database needed).
 
 Without ``-d`` a throwaway database is created (add-on installed without demo data)
-and dropped at the end (unless ``--keep-db``). The CSV is read from where it is; it is
-never copied into the add-on.
+and dropped at the end (unless ``--keep-db``). With ``-d`` naming a database where an
+earlier run loaded the CSV, it is not loaded again. The CSV is read from where it is; it
+is never copied into the add-on.
 """
 
 import argparse
@@ -62,6 +76,7 @@ import os
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -78,6 +93,8 @@ DEFAULT_SPLIT = "2012-07-01"
 DEFAULT_PENALTY = 1.0
 DEFAULT_LATE_BEYOND = 10
 DEFAULT_DATES = "2012-05-01,2012-06-01,2012-07-01,2012-08-01,2012-09-01,2012-10-01"
+# PaperlessBill of the CSV -> account.move credit_invoice_delivery (False: unknown)
+DELIVERY = {True: "electronic", False: "paper", None: False}
 
 
 def parse_date(text):
@@ -100,6 +117,8 @@ def read_invoices(path):
                 "amount": float(row["InvoiceAmount"]),
                 "settled_date": parse_date(row["SettledDate"]),
                 "days_late": int(row["DaysLate"]),
+                # how this invoice was sent; unknown when the column is absent or empty
+                "electronic": {"Electronic": True, "Paper": False}.get(row.get("PaperlessBill")),
             }
         )
     return invoices
@@ -148,6 +167,7 @@ def load(registry, invoices):
                     "invoice_date": invoice["invoice_date"],
                     "invoice_date_due": invoice["due_date"],
                     "payment_reference": invoice["number"],
+                    "credit_invoice_delivery": DELIVERY[invoice["electronic"]],
                     "invoice_line_ids": [
                         Command.create(
                             {
@@ -197,6 +217,27 @@ def load(registry, invoices):
             invoices, {number: env["account.move"].browse(move_id) for number, move_id in by_number.items()}
         )
     return by_customer
+
+
+def loaded_customers(registry, invoices):
+    """``{customer ID: partner id}`` when an earlier run loaded the CSV into this database
+    (``--keep-db``), else ``{}``."""
+    from odoo import SUPERUSER_ID, api
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        customers = {invoice["customer"] for invoice in invoices}
+        partners = env["res.partner"].search(
+            [("ref", "in", sorted(customers)), ("name", "=like", "AR customer %")]
+        )
+        invoice_count = env["account.move"].search_count(
+            [("move_type", "=", "out_invoice"), ("partner_id", "in", partners.ids)]
+        )
+        if len(partners) != len(customers) or invoice_count != len(invoices):
+            if partners:
+                raise SystemExit("the database holds part of the CSV: use another one")
+            return {}
+        return {partner.ref: partner.id for partner in partners}
 
 
 def check_lateness(invoices, by_number):
@@ -296,78 +337,110 @@ def print_result(result):
 
 
 # ------------------------------------------------------------
-# Per-invoice comparison on a time split: past late share, scorecard, fitted model
+# Comparison on a time split: past late share, scorecard, fitted model; invoice and customer level
 # ------------------------------------------------------------
+
+
+def _as_invoice(invoice):
+    return payment_model.Invoice(
+        invoice_date=invoice["invoice_date"],
+        due_date=invoice["due_date"],
+        amount=invoice["amount"],
+        paid_date=invoice["settled_date"],
+    )
+
+
+def _electronic(invoice):
+    """The core's ``electronic`` feature of a CSV invoice: 1.0, 0.0, or None when unknown."""
+    return None if invoice["electronic"] is None else float(invoice["electronic"])
 
 
 def invoice_features(invoices):
     """``{invoice number: (Invoice, features as of its invoice date)}``, from the CSV alone.
 
     Each invoice's features come from its customer's invoices paid before its invoice date
-    (:func:`credit_policy.payment_model.build_features`), its amount and its terms.
+    (:func:`credit_policy.payment_model.build_features`), its amount, its terms and how it
+    was sent (``PaperlessBill``).
     """
-    as_model = {
-        invoice["number"]: payment_model.Invoice(
-            invoice_date=invoice["invoice_date"],
-            due_date=invoice["due_date"],
-            amount=invoice["amount"],
-            paid_date=invoice["settled_date"],
-        )
-        for invoice in invoices
-    }
+    as_model = {invoice["number"]: _as_invoice(invoice) for invoice in invoices}
     history = defaultdict(list)
     for invoice in invoices:
         history[invoice["customer"]].append(as_model[invoice["number"]])
     result = {}
     for invoice in invoices:
         item = as_model[invoice["number"]]
-        result[invoice["number"]] = (
-            item,
-            payment_model.build_features(
-                history[invoice["customer"]], item.invoice_date, amount=item.amount, term_days=item.term_days
-            ),
+        features = payment_model.build_features(
+            history[invoice["customer"]],
+            item.invoice_date,
+            amount=item.amount,
+            term_days=item.term_days,
+            electronic=_electronic(invoice),
         )
+        result[invoice["number"]] = (item, features)
     return result
 
 
-def compare_models(
-    invoices,
-    split,
-    *,
-    penalty=DEFAULT_PENALTY,
-    late_beyond=DEFAULT_LATE_BEYOND,
-    features=payment_model.FEATURE_NAMES,
-):
-    """Fit the model on the invoices issued before ``split``, score those issued on or after.
+def customer_features(invoices, as_of):
+    """``{customer: features of a typical next invoice as of as_of}`` (payments before ``as_of``).
 
-    Training rows: invoices issued before ``split`` and due before it (due + ``late_beyond``
-    days for the second label), so that every training outcome was known on ``split``
-    (paid by then, or late already) and none is picked by its outcome: keeping the invoices
-    "paid before ``split``" among those due after it would keep only the early payers.
-    Models: ``late`` on ``features``, ``late_beyond`` (paid more than ``late_beyond`` days
-    late) on ``features``, and ``no_count``: ``late`` without ``paid_count`` (every customer of
-    the data set starts on 2012-01-01, so the count of paid invoices grows with the date: a
-    validation invoice has three times the training count). Returns a dict for
-    :func:`print_comparison`; the scorecard's scores are added by :func:`scorecard_per_invoice`
-    when Odoo runs.
+    The row the model scores a customer on, as the add-on's ``_predict_customers`` builds it
+    (:func:`credit_policy.payment_model.customer_row`): the customer's behaviour, its usual
+    amount (``amount_ratio`` 1), no terms or delivery (unknown: the model's training means).
+    """
+    history = defaultdict(list)
+    for invoice in invoices:
+        history[invoice["customer"]].append(_as_invoice(invoice))
+    return {
+        customer: payment_model.customer_row(payment_model.build_features(items, as_of))
+        for customer, items in history.items()
+    }
+
+
+@dataclass
+class Ranking:
+    """One way of ranking the validation invoices: a score per invoice as of its invoice date
+    (``invoice``) and/or the score of its customer as of the split date (``customer``)."""
+
+    label: str
+    invoice: list | None
+    customer: list | None = None
+    higher_is_riskier: bool = True
+    is_probability: bool = True
+    note: str = ""
+
+
+def training_rows(invoices, invoice_rows, split, beyond):
+    """``[(features, late)]`` of the invoices issued before ``split`` and due (+ ``beyond`` days)
+    before it: every outcome known on ``split`` (paid by then, or late already), none picked by
+    its outcome (keeping only the invoices paid before ``split`` among those due after it would
+    keep only the early payers)."""
+    rows = []
+    for invoice in invoices:
+        item, features = invoice_rows[invoice["number"]]
+        if item.invoice_date < split and item.due_date + timedelta(days=beyond) < split:
+            known = payment_model.label_late(item, beyond, as_of=split)
+            assert known is not None and known == payment_model.is_late(item, beyond)
+            rows.append((features, known))
+    return rows
+
+
+def compare_models(invoices, split, *, penalty=DEFAULT_PENALTY, late_beyond=DEFAULT_LATE_BEYOND):
+    """Fit the models on the invoices issued before ``split``, rank those issued on or after.
+
+    Models (L2 logistic regression of the core): ``default`` on the core's
+    ``DEFAULT_FEATURES``, ``all`` on every feature (for transparency: ``late_share_trend`` and
+    ``paid_count`` shift with the calendar on this data set) and ``late_beyond`` (paid more
+    than ``late_beyond`` days late) on the default features. Each validation invoice is ranked
+    at invoice level (its own features as of its invoice date) and at customer level (its
+    customer's typical next invoice as of ``split``, as the scorecard rates a customer once).
+    Returns a dict for :func:`print_comparison`; the scorecard and the model trained in Odoo
+    are added by :func:`scorecard_rankings` and :func:`odoo_model_rankings`.
     """
     started = time.perf_counter()
-    features = tuple(features)
     invoice_rows = invoice_features(invoices)
     before, after = payment_model.time_split(invoices, split)
-    train, labels = {}, {}
-    for name, beyond in (("late", 0), ("late_beyond", late_beyond)):
-        rows = []
-        for invoice in before:
-            item = invoice_rows[invoice["number"]][0]
-            if item.due_date + timedelta(days=beyond) < split:
-                known = payment_model.label_late(item, beyond, as_of=split)
-                assert known is not None and known == payment_model.is_late(item, beyond)
-                rows.append((invoice_rows[invoice["number"]][1], known))
-        train[name] = rows
-        labels[name] = [
-            payment_model.is_late(invoice_rows[invoice["number"]][0], beyond) for invoice in after
-        ]
+    train = {"late": training_rows(invoices, invoice_rows, split, 0)}
+    train["late_beyond"] = training_rows(invoices, invoice_rows, split, late_beyond)
 
     def fit(label, names):
         return payment_model.fit_payment_model(
@@ -378,22 +451,35 @@ def compare_models(
         )
 
     models = {
-        "late": fit("late", features),
-        "late_beyond": fit("late_beyond", features),
-        "no_count": fit("late", tuple(name for name in features if name != "paid_count")),
+        "default": fit("late", payment_model.DEFAULT_FEATURES),
+        "all": fit("late", payment_model.FEATURE_NAMES),
+        "late_beyond": fit("late_beyond", payment_model.DEFAULT_FEATURES),
     }
     valid_rows = [invoice_rows[invoice["number"]][1] for invoice in after]
-    base = models["late"].base_late_rate
+    by_customer = customer_features(invoices, split)
+    customer_rows = [by_customer[invoice["customer"]] for invoice in after]
+    base = models["default"].base_late_rate
 
-    def past_share(name):
+    def past_share(rows, name):
         # customers without paid invoices yet: the training late rate (no information)
-        return [base if row[name] is None else row[name] for row in valid_rows]
+        return [base if row[name] is None else row[name] for row in rows]
 
-    probabilities = {
-        "amount_share": past_share("late_share"),
-        "count_share": past_share("late_count_share"),
-        **{name: model.predict_proba(valid_rows) for name, model in models.items()},
-    }
+    rankings = [
+        Ranking(
+            "customer's past late share (amount-weighted)",
+            past_share(valid_rows, "late_share"),
+            past_share(customer_rows, "late_share"),
+        ),
+        Ranking(
+            "customer's past late share (invoice count)",
+            past_share(valid_rows, "late_count_share"),
+            past_share(customer_rows, "late_count_share"),
+        ),
+    ]
+    for key, label in (("default", "model, DEFAULT_FEATURES (CSV)"), ("all", "model, all features (CSV)")):
+        rankings.append(
+            Ranking(label, models[key].predict_proba(valid_rows), models[key].predict_proba(customer_rows))
+        )
     return {
         "split": split,
         "penalty": penalty,
@@ -401,22 +487,34 @@ def compare_models(
         "before": before,
         "after": after,
         "train": train,
-        "is_late": labels["late"],
-        "is_late_beyond": labels["late_beyond"],
+        "is_late": [payment_model.is_late(invoice_rows[invoice["number"]][0]) for invoice in after],
+        "is_late_beyond": [
+            payment_model.is_late(invoice_rows[invoice["number"]][0], late_beyond) for invoice in after
+        ],
         "features": invoice_rows,
+        "customer_features": by_customer,
         "models": models,
-        "probabilities": probabilities,
-        "no_history": sum(1 for row in valid_rows if row["paid_count"] == 0),
-        "scorecard": None,
+        "rankings": rankings,
+        "beyond_probabilities": models["late_beyond"].predict_proba(valid_rows),
+        "no_history": sum(1 for row in valid_rows if row["late_share"] is None),
+        "notes": [],
+        "odoo_model": None,
         "seconds": time.perf_counter() - started,
     }
 
 
-def scorecard_per_invoice(env, comparison, by_customer):
-    """The default scorecard's score of every validation invoice's customer, rated as of the
-    day before the invoice (read-only: the engine's facts and the policy core's ``score``;
-    no rating is stored). Also checks that the engine's late share as of that day is the
-    model's ``late_share`` feature as of the invoice date.
+def _same(ours, theirs):
+    if ours is None or theirs is None:
+        return ours is None and theirs is None
+    return abs(ours - theirs) <= 1e-6 * max(1.0, abs(ours))
+
+
+def scorecard_rankings(env, comparison, by_customer):
+    """Add the default scorecard's ranking (read-only: the engine's facts and the policy core's
+    ``score``; no rating is stored): at invoice level the customer rated as of the day before
+    each invoice, at customer level as of the day before the split (the engine counts payments
+    up to and including its date: the same information as the model's features). Also checks
+    that the engine's late share then is the model's ``late_share`` feature.
     """
     from odoo.addons.sale_credit_control.credit_policy.scoring import score
 
@@ -425,34 +523,73 @@ def scorecard_per_invoice(env, comparison, by_customer):
     company = env.company
     scorecard = env["credit.scorecard"].sudo()._for_company(company)
     country_risks = engine._query_country_risks(list(by_customer.values()), company)
+
+    def scores_as_of(as_of, customers):
+        partner_ids = sorted({by_customer[customer] for customer in customers})
+        facts = engine._customer_facts(partner_ids, company, as_of, country_risks=country_risks)
+        card = scorecard._to_policy(company, as_of)
+        return {
+            customer: (
+                score(card, facts[by_customer[customer]]["values"]).score,
+                facts[by_customer[customer]]["values"]["late_share"],
+            )
+            for customer in customers
+        }
+
     by_day = defaultdict(list)
     for invoice in comparison["after"]:
         by_day[invoice["invoice_date"]].append(invoice)
-    scores, mismatches = {}, 0
+    invoice_scores, mismatches = {}, 0
     for day, items in sorted(by_day.items()):
-        as_of = day - timedelta(days=1)
-        partner_ids = sorted({by_customer[invoice["customer"]] for invoice in items})
-        facts = engine._customer_facts(partner_ids, company, as_of, country_risks=country_risks)
-        card = scorecard._to_policy(company, as_of)
+        rated = scores_as_of(day - timedelta(days=1), {invoice["customer"] for invoice in items})
         for invoice in items:
-            values = facts[by_customer[invoice["customer"]]]["values"]
-            scores[invoice["number"]] = score(card, values).score
-            ours = comparison["features"][invoice["number"]][1]["late_share"]
-            theirs = values["late_share"]
-            if (ours is None) != (theirs is None) or (ours is not None and abs(ours - theirs) > 1e-9):
-                mismatches += 1
-    comparison["scorecard"] = {
-        "name": scorecard.name,
-        "scores": [scores[invoice["number"]] for invoice in comparison["after"]],
-        "dates": len(by_day),
-        "late_share_mismatches": mismatches,
-        "seconds": time.perf_counter() - started,
-    }
+            invoice_scores[invoice["number"]], theirs = rated[invoice["customer"]]
+            mismatches += not _same(comparison["features"][invoice["number"]][1]["late_share"], theirs)
+    split = comparison["split"]
+    at_split = scores_as_of(split - timedelta(days=1), set(by_customer))
+    for customer, (_score, theirs) in at_split.items():
+        mismatches += not _same(comparison["customer_features"][customer]["late_share"], theirs)
+    after = comparison["after"]
+    comparison["rankings"].insert(
+        2,
+        Ranking(
+            f"{scorecard.name} score (lower = riskier)",
+            [invoice_scores[invoice["number"]] for invoice in after],
+            [at_split[invoice["customer"]][0] for invoice in after],
+            higher_is_riskier=False,
+            is_probability=False,
+        ),
+    )
+    comparison["notes"].append(
+        f"scorecard: rated as of the day before each invoice ({len(by_day)} dates) and as of "
+        f"{split - timedelta(days=1)} ({time.perf_counter() - started:.1f} s); the engine's late share "
+        + (
+            "equals the model's late_share feature everywhere"
+            if not mismatches
+            else f"DIFFERS {mismatches} times"
+        )
+    )
     return comparison
 
 
 def _fmt(value, width, digits=3):
     return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def ranking_figures(ranking, is_late):
+    """``(AUC invoice level, AUC customer level, Brier invoice level, Brier customer level)``."""
+    figures = []
+    for scores in (ranking.invoice, ranking.customer):
+        figures.append(
+            None if scores is None else auc(scores, is_late, higher_is_riskier=ranking.higher_is_riskier)
+        )
+    for scores in (ranking.invoice, ranking.customer):
+        figures.append(
+            payment_model.brier_score(scores, is_late)
+            if scores is not None and ranking.is_probability
+            else None
+        )
+    return figures
 
 
 def print_comparison(comparison):
@@ -461,11 +598,11 @@ def print_comparison(comparison):
     is_late, is_beyond = comparison["is_late"], comparison["is_late_beyond"]
     beyond = comparison["late_beyond"]
     models = comparison["models"]
-    model = models["late"]
+    model = models["default"]
     train = comparison["train"]["late"]
     train_beyond = comparison["train"]["late_beyond"]
     print()
-    print(f"Per-invoice comparison, time split at {split}: every invoice described as of its invoice date")
+    print(f"Comparison on a time split at {split}")
     print(
         f"  train:    invoices issued {min(i['invoice_date'] for i in before)} .. "
         f"{max(i['invoice_date'] for i in before)} (before {split}): {len(before)}; those also due "
@@ -484,75 +621,254 @@ def print_comparison(comparison):
     )
     print(
         f"  models: L2 logistic regression (credit_policy.payment_model), penalty {comparison['penalty']:g}; "
-        f"Newton steps: {steps}; features, fits and predictions in {comparison['seconds']:.1f} s"
+        f"DEFAULT_FEATURES = {', '.join(payment_model.DEFAULT_FEATURES)}; Newton steps: {steps}; "
+        f"features, fits and predictions in {comparison['seconds']:.1f} s"
     )
-    probabilities = comparison["probabilities"]
-    rows = [
-        ("customer's past late share (amount-weighted)", probabilities["amount_share"], True, True),
-        ("customer's past late share (invoice count)", probabilities["count_share"], True, True),
-    ]
-    card = comparison["scorecard"]
-    if card:
-        rows.append((f"{card['name']} score (lower = riskier)", card["scores"], False, False))
-    else:
-        rows.append(("default scorecard: needs Odoo (run without --no-odoo)", None, False, False))
-    rows.append(("fitted model, all features", probabilities["late"], True, True))
-    rows.append(("fitted model without paid_count", probabilities["no_count"], True, True))
+    print(
+        "  invoice level: each invoice ranked as of its own invoice date; customer level: each customer "
+        f"ranked once as of {split} (payments before it), that rank given to all its later invoices"
+    )
     print()
-    print(
-        f"  {'ranking of the validation invoices by':<54} | {'AUC late':>8} | {'Brier':>6} | "
-        f"{f'AUC >{beyond}d late':>14}"
-    )
-    print(f"  {'-' * 54}-+-{'-' * 8}-+-{'-' * 6}-+-{'-' * 14}")
-    for label, scores, riskier, is_probability in rows:
-        if scores is None:
-            print(f"  {label:<54} | {'-':>8} | {'-':>6} | {'-':>14}")
-            continue
-        area = auc(scores, is_late, higher_is_riskier=riskier)
-        brier = payment_model.brier_score(scores, is_late) if is_probability else None
-        area_beyond = auc(scores, is_beyond, higher_is_riskier=riskier)
-        print(f"  {label:<54} | {_fmt(area, 8)} | {_fmt(brier, 6)} | {_fmt(area_beyond, 14)}")
-    beyond_model = probabilities["late_beyond"]
-    print(
-        f"  {f'fitted model for >{beyond}d late, all features':<54} | {'-':>8} | {'-':>6} | "
-        f"{_fmt(auc(beyond_model, is_beyond), 14)}"
-    )
+    head = ("AUC invoice", "AUC customer", "Brier invoice", "Brier customer")
+    print(f"  {'ranking of the later invoices (paid late?)':<52} | " + " | ".join(head))
+    print(f"  {'-' * 52}-+-" + "-+-".join("-" * len(title) for title in head))
+    rankings = comparison["rankings"]
+    if not any(not ranking.is_probability for ranking in rankings):
+        rankings = [
+            *rankings[:2],
+            Ranking("default scorecard: needs Odoo (without --no-odoo)", None),
+            *rankings[2:],
+        ]
+    for ranking in rankings:
+        figures = ranking_figures(ranking, is_late)
+        print(
+            f"  {ranking.label:<52} | "
+            + " | ".join(_fmt(figure, len(title)) for figure, title in zip(figures, head, strict=True))
+        )
     base = model.base_late_rate
+    reference = payment_model.brier_score([base] * len(after), is_late)
     print(
-        f"  {f'(reference: everyone at the training late rate {base:.0%})':<54} | {0.5:>8.3f} | "
-        f"{_fmt(payment_model.brier_score([base] * len(after), is_late), 6)} | {0.5:>14.3f}"
+        f"  {f'(everyone at the training late rate {base:.0%})':<52} | {0.5:>11.3f} | {0.5:>12.3f} | "
+        f"{reference:>13.3f} | {reference:>14.3f}"
     )
+    beyond_model = comparison["beyond_probabilities"]
     print(
-        f"  Brier of the >{beyond}d model for >{beyond}d late: "
-        f"{payment_model.brier_score(beyond_model, is_beyond):.3f} (everyone at its training rate: "
+        f"  model for >{beyond}d late (DEFAULT_FEATURES, CSV) on the >{beyond}d label: AUC invoice "
+        f"{auc(beyond_model, is_beyond):.3f}, Brier {payment_model.brier_score(beyond_model, is_beyond):.3f} "
+        f"(everyone at its training rate: "
         f"{payment_model.brier_score([models['late_beyond'].base_late_rate] * len(after), is_beyond):.3f})"
     )
-    if card:
-        check = card["late_share_mismatches"]
-        print(
-            f"  scorecard: rated as of the day before each invoice ({card['dates']} dates, "
-            f"{card['seconds']:.1f} s); the engine's late share then "
-            f"{'equals' if not check else 'DIFFERS from'} the model's late_share feature"
-            f"{'' if not check else f' for {check} invoices'}"
-        )
+    for note in comparison["notes"]:
+        print(f"  {note}")
+    print_calibration("model, DEFAULT_FEATURES (CSV)", rankings, is_late)
+    if comparison["odoo_model"]:
+        label = comparison["odoo_model"]["label"]
+        ours = next(ranking for ranking in rankings if ranking.label == "model, DEFAULT_FEATURES (CSV)")
+        theirs = next(ranking for ranking in rankings if ranking.label == label)
+        if all(abs(a - b) <= 1e-9 for a, b in zip(ours.invoice, theirs.invoice, strict=True)):
+            print(f"  the {label}: the same table (its predictions equal the CSV model's within 1e-9)")
+        else:
+            print_calibration(label, rankings, is_late)
+    print_coefficients(model, comparison["odoo_model"])
+
+
+def print_calibration(label, rankings, is_late):
+    ranking = next(ranking for ranking in rankings if ranking.label == label)
     print()
-    print("  calibration of the fitted model (all features) on the validation invoices, by decile")
+    print(f"  calibration of the {label} on the later invoices (invoice level), by decile")
     print(f"  {'decile':>6} | {'invoices':>8} | {'predicted':>9} | {'observed':>8} | {'range':>15}")
     print(f"  {'-' * 6}-+-{'-' * 8}-+-{'-' * 9}-+-{'-' * 8}-+-{'-' * 15}")
-    for line in payment_model.calibration_table(probabilities["late"], is_late):
+    for line in payment_model.calibration_table(ranking.invoice, is_late):
         print(
             f"  {line.index + 1:>6} | {line.count:>8} | {line.predicted_mean:>9.1%} | "
             f"{line.observed_share:>8.1%} | {line.lowest:>6.1%}..{line.highest:>6.1%}"
         )
+
+
+def print_coefficients(model, odoo_model):
     print()
-    print("  its coefficients (log odds per standard deviation of the training rows; 0 = constant there)")
-    print(f"  {'column':<28} | {'mean':>9} | {'std':>9} | {'coefficient':>11}")
-    print(f"  {'-' * 28}-+-{'-' * 9}-+-{'-' * 9}-+-{'-' * 11}")
+    print(
+        "  coefficients of the model, DEFAULT_FEATURES (log odds per standard deviation of the training "
+        "rows; 0 = constant there)"
+    )
+    other = odoo_model["model"] if odoo_model else None
+    theirs = dict(zip(other.columns, other.coefficients, strict=True)) if other else {}
+    extra = f" | {'trained in Odoo':>15}" if other else ""
+    print(f"  {'column':<28} | {'mean':>9} | {'std':>9} | {'coefficient':>11}{extra}")
+    print(f"  {'-' * 28}-+-{'-' * 9}-+-{'-' * 9}-+-{'-' * 11}{'-+-' + '-' * 15 if other else ''}")
     for column, mean, std, coefficient in zip(
         model.columns, model.means, model.stds, model.coefficients, strict=True
     ):
-        print(f"  {column:<28} | {mean:>9.3f} | {std:>9.3f} | {coefficient:>+11.3f}")
-    print(f"  {'(intercept)':<28} | {'':>9} | {'':>9} | {model.intercept:>+11.3f}")
+        shown = f" | {theirs[column]:>+15.3f}" if column in theirs else f" | {'-':>15}" if other else ""
+        print(f"  {column:<28} | {mean:>9.3f} | {std:>9.3f} | {coefficient:>+11.3f}{shown}")
+    shown = f" | {other.intercept:>+15.3f}" if other else ""
+    print(f"  {'(intercept)':<28} | {'':>9} | {'':>9} | {model.intercept:>+11.3f}{shown}")
+
+
+# ------------------------------------------------------------
+# The model trained inside Odoo
+# ------------------------------------------------------------
+
+FEATURE_TOLERANCE = 1e-6
+
+
+def moves_by_number(env, by_customer):
+    """``{invoice number: account.move}`` of the loaded invoices."""
+    moves = env["account.move"].search(
+        [("move_type", "=", "out_invoice"), ("partner_id", "in", list(by_customer.values()))]
+    )
+    return {move.payment_reference: move for move in moves}
+
+
+def _float(value):
+    return None if value is None else float(value)
+
+
+def feature_differences(ours, theirs, names):
+    """The names of ``names`` whose values differ between two feature dicts."""
+    different = []
+    for name in names:
+        mine, other = _float(ours.get(name)), _float(theirs.get(name))
+        if (mine is None) != (other is None) or (
+            mine is not None and abs(mine - other) > FEATURE_TOLERANCE * max(1.0, abs(mine))
+        ):
+            different.append(name)
+    return different
+
+
+def check_features(label, pairs, names):
+    """One line: how many of ``pairs`` (``(key, ours, theirs)``) have equal features, and the
+    first differences."""
+    mismatches = [(key, feature_differences(ours, theirs, names)) for key, ours, theirs in pairs]
+    mismatches = [(key, names) for key, names in mismatches if names]
+    if not mismatches:
+        return f"{label}: the features of all {len(pairs)} equal the CSV-computed ones"
+    shown = "; ".join(f"{key}: {', '.join(names)}" for key, names in mismatches[:5])
+    return f"{label}: {len(mismatches)} of {len(pairs)} DIFFER from the CSV-computed features ({shown} ...)"
+
+
+def check_odoo_features(env, comparison, by_customer, by_number):
+    """Compare the add-on's SQL features (``credit.payment.features``) with the CSV-computed
+    ones: every invoice as of its invoice date, every customer as of the day before the split."""
+    started = time.perf_counter()
+    features = env["credit.payment.features"]
+    moves = env["account.move"].browse([move.id for move in by_number.values()])
+    theirs = features._invoice_features(moves)
+    names = payment_model.FEATURE_NAMES
+    invoice_pairs = [
+        (number, comparison["features"][number][1], theirs[move.id]) for number, move in by_number.items()
+    ]
+    split = comparison["split"]
+    customers = features._customer_features(
+        list(by_customer.values()), env.company, split - timedelta(days=1)
+    )
+    # the customer targets carry no invoice figures: compare the behaviour figures only
+    behaviour = tuple(name for name in names if name not in ("amount_ratio", "term_days", "electronic"))
+    customer_pairs = [
+        (customer, comparison["customer_features"][customer], customers[partner_id])
+        for customer, partner_id in by_customer.items()
+    ]
+    comparison["notes"].append(
+        check_features("credit.payment.features, invoices as of their invoice date", invoice_pairs, names)
+    )
+    comparison["notes"].append(
+        check_features(
+            f"credit.payment.features, customers as of {split - timedelta(days=1)} (behaviour figures)",
+            customer_pairs,
+            behaviour,
+        )
+        + f" ({time.perf_counter() - started:.1f} s)"
+    )
+
+
+def check_training_rows(comparison, rows, number_of):
+    """Compare the training rows the add-on built with the CSV tool's: the same invoices, labels
+    and features. Returns a note."""
+    ours = {}
+    for invoice in comparison["before"]:
+        item, features = comparison["features"][invoice["number"]]
+        ours[invoice["number"]] = (features, payment_model.is_late(item))
+    pairs, wrong_labels, unknown = [], 0, 0
+    for row in rows:
+        number = number_of.get(row["move_id"])
+        if number not in ours:
+            unknown += 1
+            continue
+        features, late = ours[number]
+        pairs.append((number, features, row["features"]))
+        wrong_labels += bool(row["late"]) != late
+    csv_rows = len(comparison["train"]["late"])
+    note = check_features(
+        f"Odoo training rows ({len(rows)}; the CSV tool trains on {csv_rows})",
+        pairs,
+        payment_model.FEATURE_NAMES,
+    )
+    if wrong_labels or unknown:
+        note += f"; {wrong_labels} labels differ, {unknown} rows are not CSV invoices issued before the split"
+    else:
+        note += "; the labels too"
+    return note
+
+
+def odoo_wizard_model(env, comparison, by_customer, by_number):
+    """Train a ``credit.payment.model`` with the add-on's training wizard on the loaded invoices
+    (window: the CSV's invoice dates, split and penalty of the comparison, the default features),
+    check its training rows against the CSV's and add its rankings: invoice level
+    (``_predict_invoices_at_invoice_date``), customer level (``_predict_customers`` with the
+    payments up to the day before the split)."""
+    started = time.perf_counter()
+    split = comparison["split"]
+    invoices = comparison["before"] + comparison["after"]
+    date_from = min(invoice["invoice_date"] for invoice in invoices)
+    date_to = max(invoice["invoice_date"] for invoice in invoices)
+    wizard = env["credit.payment.model.train"].create(
+        {
+            "date_from": date_from,
+            "date_to": date_to,
+            "split_date": split,
+            "late_beyond_days": 0,
+            "penalty": comparison["penalty"],
+        }
+    )
+    record = env["credit.payment.model"].browse(wizard.action_train()["res_id"])
+    trained = time.perf_counter() - started
+    # the rows the model was trained on, as _train_model selects them
+    rows = env["credit.payment.features"]._invoice_rows(env.company, date_from, date_to, 0)
+    rows = [row for row in rows if row["invoice_date"] < split and row["due_date"] < split]
+    number_of = {move.id: number for number, move in by_number.items()}
+    comparison["notes"].append(check_training_rows(comparison, rows, number_of))
+    after = comparison["after"]
+    moves = env["account.move"].browse([by_number[invoice["number"]].id for invoice in after])
+    at_invoice_date = record._predict_invoices_at_invoice_date(moves)
+    customers = record._predict_customers(list(by_customer.values()), split - timedelta(days=1))
+    base = record.base_late_rate
+    shares = {
+        customer: base if customers.get(partner_id) is None else customers[partner_id]
+        for customer, partner_id in by_customer.items()
+    }
+    label = "model trained in Odoo (wizard, default features)"
+    comparison["rankings"].append(
+        Ranking(
+            label,
+            [at_invoice_date[by_number[invoice["number"]].id] for invoice in after],
+            [shares[invoice["customer"]] for invoice in after],
+        )
+    )
+    comparison["odoo_model"] = {"label": label, "model": record._core_model()}
+    comparison["notes"].append(
+        f"Odoo model {record.display_name!r} ({', '.join(record.feature_ids.mapped('code'))}): trained "
+        f"in {trained:.1f} s on {record.training_size} invoices ({record.late_count} late); its stored "
+        f"validation: {record.validation_size} invoices, AUC {record.validation_auc:.3f}, "
+        f"Brier {record.validation_brier:.3f}"
+    )
+
+
+def odoo_model_rankings(env, comparison, by_customer):
+    """Check the add-on's SQL features against the CSV's, train the model in Odoo and add its
+    rankings (invoice and customer level)."""
+    by_number = moves_by_number(env, by_customer)
+    check_odoo_features(env, comparison, by_customer, by_number)
+    odoo_wizard_model(env, comparison, by_customer, by_number)
 
 
 def main():
@@ -564,7 +880,11 @@ def main():
     parser.add_argument(
         "--dates", default=DEFAULT_DATES, help="other dates for the AUC comparison ('' for none)"
     )
-    parser.add_argument("-d", "--db", help="database to load into (default: a new scc_evaluate_<time>)")
+    parser.add_argument(
+        "-d",
+        "--db",
+        help="database to load into, or one an earlier run loaded (default: a new scc_evaluate_<time>)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
     parser.add_argument(
         "--split",
@@ -586,7 +906,7 @@ def main():
     parser.add_argument(
         "--no-odoo",
         action="store_true",
-        help="only the model comparison, without the scorecard (no database)",
+        help="only the model comparison, without the scorecard and the Odoo model (no database)",
     )
     args = parser.parse_args()
     invoices = read_invoices(args.csv)
@@ -617,8 +937,12 @@ def main():
             module = env["ir.module.module"].search([("name", "=", ADDON_NAME), ("state", "=", "installed")])
             if not module:
                 raise SystemExit(f"{ADDON_NAME} is not installed in {dbname}")
-        print(f"Loading through the ORM into {dbname}:", flush=True)
-        by_customer = load(registry, invoices)
+        by_customer = loaded_customers(registry, invoices)
+        if by_customer:
+            print(f"The CSV is already loaded in {dbname} (kept from an earlier run): not loaded again")
+        else:
+            print(f"Loading through the ORM into {dbname}:", flush=True)
+            by_customer = load(registry, invoices)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             result = evaluate(env, invoices, by_customer, as_of)
@@ -639,7 +963,9 @@ def main():
                     )
                 # leave the ratings as of the main date as the current ones
                 evaluate(env, invoices, by_customer, as_of)
-            print_comparison(scorecard_per_invoice(env, comparison, by_customer))
+            scorecard_rankings(env, comparison, by_customer)
+            odoo_model_rankings(env, comparison, by_customer)
+            print_comparison(comparison)
         if not drop:
             print(f"\nkept database {dbname}")
     finally:
