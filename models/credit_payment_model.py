@@ -346,7 +346,7 @@ class CreditPaymentModel(models.Model):
         previous = self.search([("company_id", "=", self.company_id.id), ("state", "=", "active")])
         previous.write({"state": "superseded"})
         self.write({"state": "active", "activated_by": self.env.uid, "activated_on": fields.Datetime.now()})
-        self.sudo()._refresh_predictions()
+        self.sudo()._refresh_predictions(new_model=True)
         return True
 
     def action_view_invoices(self):
@@ -465,9 +465,12 @@ class CreditPaymentModel(models.Model):
             ["credit_late_probability", "credit_late_model_id"]
         )
 
-    def _store_customer_predictions(self, profiles=None):
+    def _store_customer_predictions(self, profiles=None, new_model=False):
         """Each credit profile of the company gets its customer's predicted late share as of today;
-        the value it had moves to ``predicted_late_share_previous``."""
+        the value it had moves to ``predicted_late_share_previous``.
+
+        With ``new_model`` (a model just activated) the previous value is the new one: the jump
+        rule compares two predictions of the same model, so changing models raises no alert."""
         self.ensure_one()
         Profile = self.env["credit.profile"]
         if profiles is None:
@@ -481,7 +484,8 @@ class CreditPaymentModel(models.Model):
             SQL(
                 """
                 UPDATE credit_profile profile
-                   SET predicted_late_share_previous = profile.predicted_late_share,
+                   SET predicted_late_share_previous = CASE WHEN %(new_model)s THEN score.share
+                                                            ELSE profile.predicted_late_share END,
                        predicted_late_share = score.share,
                        predicted_late_share_known = score.share IS NOT NULL,
                        predicted_late_share_date = %(today)s
@@ -489,17 +493,18 @@ class CreditPaymentModel(models.Model):
                  WHERE profile.id = score.id
                 """,
                 today=today,
+                new_model=new_model,
                 ids=profiles.ids,
                 shares=[shares.get(profile.partner_id.commercial_partner_id.id) for profile in profiles],
             )
         )
         profiles.invalidate_recordset(PROFILE_PREDICTION_FIELDS)
 
-    def _refresh_predictions(self):
+    def _refresh_predictions(self, new_model=False):
         """Score the company's open invoices and its customers with this model."""
         self.ensure_one()
         self._store_invoice_predictions(self._open_invoices())
-        self._store_customer_predictions()
+        self._store_customer_predictions(new_model=new_model)
 
     # ------------------------------------------------------------
     # SCHEDULED
