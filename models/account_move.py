@@ -1,8 +1,11 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 # res.partner ``invoice_sending_method`` values that send a paper (or downloaded) invoice; any
 # other method (e-mail, e-invoicing networks) sends it electronically.
 PAPER_SENDING_METHODS = ("manual", "snailmail")
+# Written by the late-payment model only (by SQL, see credit.payment.model), never by a user.
+PREDICTION_FIELDS = frozenset({"credit_late_probability", "credit_late_model_id"})
 
 
 class AccountMove(models.Model):
@@ -32,6 +35,26 @@ class AccountMove(models.Model):
         help="How the invoice reaches the customer; set when it is posted from the customer's invoice "
         "sending method, empty when unknown. The late-payment model may use it.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._credit_check_prediction_values(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._credit_check_prediction_values(vals)
+        return super().write(vals)
+
+    def _credit_check_prediction_values(self, vals):
+        """The probability is the model's: no user sets it, over RPC neither (a billing user may
+        write invoices, and a lower probability would move an invoice down the collections list)."""
+        if not self.env.su and PREDICTION_FIELDS & vals.keys():
+            raise AccessError(
+                self.env._(
+                    "The late payment probability of an invoice is set by the late-payment model only."
+                )
+            )
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)

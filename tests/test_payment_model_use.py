@@ -162,3 +162,19 @@ class TestPaymentModelUse(PaymentModelCommon):
             with self.subTest(user=user.login), self.assertRaises(AccessError):
                 self.model_2.with_user(user).action_activate()
         self.assertEqual(self.model_2.state, "draft")
+        # Nobody writes the model's probability over RPC, not even a billing user who may write invoices.
+        billing = new_test_user(
+            self.env,
+            login="scc_payment_model_billing",
+            groups="account.group_account_invoice",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        probability = self.bad_open.credit_late_probability
+        for values in ({"credit_late_probability": 0.01}, {"credit_late_model_id": self.model_2.id}):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                self.bad_open.with_user(billing).write(values)
+        self.assertEqual(self.bad_open.credit_late_probability, probability)
+        self.assertEqual(self.bad_open.credit_late_model_id, self.model_1)
+        self.bad_open.with_user(billing).write({"credit_invoice_delivery": "paper"})
+        self.assertEqual(self.bad_open.credit_invoice_delivery, "paper")
