@@ -22,6 +22,19 @@ CREDIT_POLICY = {
 }
 
 
+def band(lower=None, upper=None, points=0.0):
+    """A scorecard band as a ``Command.create``: ``lower <= value < upper`` scores ``points``."""
+    return Command.create(
+        {
+            "has_lower": lower is not None,
+            "lower": lower or 0.0,
+            "has_upper": upper is not None,
+            "upper": upper or 0.0,
+            "points": points,
+        }
+    )
+
+
 class CreditControlCommon(AccountTestInvoicingCommon):
     """A company with a chart of accounts, credit control on, and users of each credit group.
 

@@ -5,19 +5,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import CreditControlCommon
-
-
-def band(lower=None, upper=None, points=0.0):
-    return Command.create(
-        {
-            "has_lower": lower is not None,
-            "lower": lower or 0.0,
-            "has_upper": upper is not None,
-            "upper": upper or 0.0,
-            "points": points,
-        }
-    )
+from .common import CreditControlCommon, band
 
 
 @tagged("post_install", "-at_install")

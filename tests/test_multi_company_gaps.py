@@ -4,19 +4,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import CreditControlCommon
-
-
-def band(lower=None, upper=None, points=0.0):
-    return Command.create(
-        {
-            "has_lower": lower is not None,
-            "lower": lower or 0.0,
-            "has_upper": upper is not None,
-            "upper": upper or 0.0,
-            "points": points,
-        }
-    )
+from .common import CreditControlCommon, band
 
 
 def ratio_factor():

@@ -9,19 +9,8 @@ from odoo.tests import tagged
 
 from ..credit_policy.evaluation import auc
 from ..credit_policy.payment_model import fit_payment_model
+from .common import band
 from .test_payment_behaviour import PaymentBehaviourCommon
-
-
-def band(lower=None, upper=None, points=0.0):
-    return Command.create(
-        {
-            "has_lower": lower is not None,
-            "lower": lower or 0.0,
-            "has_upper": upper is not None,
-            "upper": upper or 0.0,
-            "points": points,
-        }
-    )
 
 
 @tagged("post_install", "-at_install")

@@ -6,19 +6,8 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from .common import band
 from .test_payment_behaviour import PaymentBehaviourCommon
-
-
-def band(lower=None, upper=None, points=0.0):
-    return Command.create(
-        {
-            "has_lower": lower is not None,
-            "lower": lower or 0.0,
-            "has_upper": upper is not None,
-            "upper": upper or 0.0,
-            "points": points,
-        }
-    )
 
 
 @tagged("post_install", "-at_install")
