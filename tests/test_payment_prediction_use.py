@@ -296,6 +296,15 @@ class TestPaymentPredictionUse(PaymentBehaviourCommon):
         self.assertEqual([row[2:4] for row in rows], [[4, 1], [4, 1]])
         self.assertAlmostEqual(rows[1][header.index("AUC")], 2.5 / 3)
 
+    def test_review_compares_only_invoices_the_model_did_not_learn_from(self):
+        self._rated_with_later_invoices()
+        self.model.sudo().split_date = self.days(-120)  # it learnt from the invoices of day -150
+        compared = self.review().result["model"]
+        # Left: the two invoices of day -100, both paid on time (the late one was of day -150).
+        self.assertEqual((compared["later_invoices"], compared["invoices"], compared["late"]), (4, 2, 0))
+        self.assertIsNone(compared["model_auc"], "no late invoice left: nothing to rank")
+        self.assertIsNone(compared["scorecard_auc"])
+
     def test_review_without_an_active_model_says_so(self):
         self._rated_with_later_invoices()
         self.model.sudo().state = "superseded"

@@ -9,7 +9,8 @@ class CreditEffectivenessReview(models.TransientModel):
     ranking the SAME later invoices.
 
     - The invoices are the later invoices of the review's ratings (each customer's latest rating
-      in the period, see the review), those the model gives a probability for.
+      in the period, see the review) that the model gives a probability for and did not learn
+      from: those dated on or after its split date (its own training invoices would flatter it).
     - The scorecard ranks an invoice by its customer's rating score (higher = safer); the model
       by its probability of late payment as of the invoice's own date (what it would have said
       when the invoice was issued: ``_predict_invoices_at_invoice_date``).
@@ -28,11 +29,12 @@ class CreditEffectivenessReview(models.TransientModel):
         if not model:
             return {"model_id": False, "model_name": False}
         rows = self._query_rated_invoices(review_date)
-        moves = self.env["account.move"].sudo().browse([move_id for move_id, _score, _late in rows])
+        unseen = [(move_id, score, late) for move_id, score, late, day in rows if day >= model.split_date]
+        moves = self.env["account.move"].sudo().browse([move_id for move_id, _score, _late in unseen])
         probabilities = model._predict_invoices_at_invoice_date(moves) if moves else {}
         compared = [
             (score, probabilities[move_id], late)
-            for move_id, score, late in rows
+            for move_id, score, late in unseen
             if probabilities.get(move_id) is not None
         ]
         outcomes = [late for _score, _probability, late in compared]
@@ -53,16 +55,17 @@ class CreditEffectivenessReview(models.TransientModel):
         }
 
     def _query_rated_invoices(self, review_date):
-        """``[(move id, rating score, late)]``: every later invoice of the review's ratings, with
-        the score of its customer's rating and its outcome."""
+        """``[(move id, rating score, late, invoice date)]``: every later invoice of the review's
+        ratings, with the score of its customer's rating and its outcome."""
         return self.env.execute_query(
             SQL(
                 """
                 WITH %(rated)s, outcome AS (%(outcome)s)
-                SELECT rated_moves.move_id, COALESCE(rated.score, 0), outcome.late
+                SELECT rated_moves.move_id, COALESCE(rated.score, 0), outcome.late, move.invoice_date
                   FROM rated_moves
                   JOIN rated ON rated.id = rated_moves.rating_id
                   JOIN outcome ON outcome.move_id = rated_moves.move_id
+                  JOIN account_move move ON move.id = rated_moves.move_id
               ORDER BY rated_moves.move_id
                 """,
                 rated=self._rated_moves_sql(review_date),
