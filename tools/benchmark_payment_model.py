@@ -40,7 +40,7 @@ import sys
 import time
 
 from bench_common import copy_rows, drop_database
-from benchmark_rating import RatingSeeder, insert_copies, start_odoo
+from benchmark_rating import RatingSeeder, insert_copies, open_database
 
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the pure-Python core
 from credit_policy import payment_model  # noqa: E402
@@ -401,13 +401,7 @@ def main():
     import odoo  # noqa: F401 - fail early when Odoo is not importable
     from odoo import SUPERUSER_ID, api
 
-    dbname = args.db or f"scc_payment_model_bench_{int(time.time())}"
-    install = True
-    if args.db:
-        import odoo.service.db
-
-        install = dbname not in odoo.service.db.list_dbs(force=True)
-    registry = start_odoo(dbname, install)
+    dbname, registry = open_database(args.db, "scc_payment_model_bench")
     rows = []
     try:
         with registry.cursor() as cr:

@@ -81,6 +81,16 @@ def start_odoo(dbname, install):
     return registry
 
 
+def open_database(name, prefix):
+    """``(dbname, registry)`` of the database ``name``, or of a new ``<prefix>_<time>`` one; the add-on
+    is installed in a database that does not exist yet."""
+    import odoo.service.db
+
+    dbname = name or f"{prefix}_{int(time.time())}"
+    install = dbname not in odoo.service.db.list_dbs(force=True)
+    return dbname, start_odoo(dbname, install)
+
+
 def insert_copies(cr, table, source, overrides):
     """``INSERT INTO table SELECT ...``: every column of the template row ``t`` unless overridden.
 
@@ -326,13 +336,7 @@ def main():
     import odoo  # noqa: F401 - fail early when Odoo is not importable
     from odoo import SUPERUSER_ID, api
 
-    dbname = args.db or f"scc_rating_bench_{int(time.time())}"
-    install = True
-    if args.db:
-        import odoo.service.db
-
-        install = dbname not in odoo.service.db.list_dbs(force=True)
-    registry = start_odoo(dbname, install)
+    dbname, registry = open_database(args.db, "scc_rating_bench")
     rows = []
     try:
         with registry.cursor() as cr:

@@ -32,7 +32,7 @@ import tracemalloc
 from datetime import date, timedelta
 
 from bench_common import copy_orders, copy_rows, drop_database, read_status, reset_peak_rss
-from benchmark_rating import insert_copies, start_odoo
+from benchmark_rating import insert_copies, open_database
 
 INVOICES_PER_CUSTOMER = 3
 REPORT_CUSTOMER = "Report Bench Customer"
@@ -307,13 +307,7 @@ def main():
     import odoo  # noqa: F401 - fail early when Odoo is not importable
     from odoo import SUPERUSER_ID, api
 
-    dbname = args.db or f"scc_reports_bench_{int(time.time())}"
-    install = True
-    if args.db:
-        import odoo.service.db
-
-        install = dbname not in odoo.service.db.list_dbs(force=True)
-    registry = start_odoo(dbname, install)
+    dbname, registry = open_database(args.db, "scc_reports_bench")
     rows = []
     try:
         with registry.cursor() as cr:

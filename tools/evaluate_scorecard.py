@@ -83,7 +83,7 @@ TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS_DIR)
 sys.path.insert(1, os.path.dirname(TOOLS_DIR))  # the pure-Python core, importable without Odoo
 
-from benchmark_rating import ADDON_NAME, drop_database, start_odoo  # noqa: E402
+from benchmark_rating import ADDON_NAME, drop_database, open_database  # noqa: E402
 
 from credit_policy import payment_model  # noqa: E402
 from credit_policy.evaluation import auc  # noqa: E402
@@ -924,12 +924,9 @@ def main():
         return
 
     import odoo  # noqa: F401 - fail early when Odoo is not importable
-    import odoo.service.db
     from odoo import SUPERUSER_ID, api
 
-    dbname = args.db or f"scc_evaluate_{int(time.time())}"
-    install = dbname not in odoo.service.db.list_dbs(force=True)
-    registry = start_odoo(dbname, install)
+    dbname, registry = open_database(args.db, "scc_evaluate")
     drop = not args.db and not args.keep_db
     try:
         with registry.cursor() as cr:
